@@ -1,0 +1,47 @@
+# EJ Corps: `make run` serves the API with demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv/bin
+export EJ_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps
+export EJ_TEST_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_test
+export EJ_REDIS_URL ?= redis://127.0.0.1:6379/0
+export EJ_TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv services migrate seed lint format bench clean
+
+venv:
+	@bash scripts/venv.sh
+
+services:
+	@bash scripts/bootstrap.sh
+
+migrate: venv services
+	$(VENV)/corps migrate
+
+seed: migrate
+	$(VENV)/corps seed-demo
+
+run: seed
+	@echo "API docs: http://localhost:$(PORT)/docs   (worker runs alongside; Ctrl-C stops both)"
+	@$(VENV)/corps worker & WORKER=$$!; \
+	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/corps serve --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy corps cases geo
+
+format: venv
+	$(VENV)/ruff format .
+	$(VENV)/ruff check --fix .
+
+test: venv services lint
+	$(VENV)/pytest $(PYTEST_ARGS)
+
+bench: venv services
+	$(VENV)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,1 @@
+"""Case records and everything attached to them."""

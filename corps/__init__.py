@@ -1,0 +1,1 @@
+"""EJ Corps: the platform root, organizations, members and roles."""

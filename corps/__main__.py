@@ -1,0 +1,5 @@
+"""`python -m corps` runs the command line."""
+
+from corps.cli import app
+
+app()

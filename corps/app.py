@@ -1,0 +1,64 @@
+"""create_app(): lifespan, middleware, problem handlers and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import FastAPI, Request, Response
+from starlette.middleware.base import RequestResponseEndpoint
+
+from corps.db import make_engine, make_sessionmaker
+from corps.errors import install_problem_handlers
+from corps.settings import Settings, get_settings
+
+API_DESCRIPTION = (
+    "Case management for an Environmental Justice Corps: cases, places, evidence, "
+    "maps and dossiers. Errors are RFC 9457 application/problem+json."
+)
+
+
+def _routers() -> list[object]:
+    from corps import health
+    from corps.members import api as members_api
+    from corps.organizations import api as organizations_api
+
+    return [health.router, members_api.router, organizations_api.router]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API application."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = make_engine(settings)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.arq = ArqRedis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=3
+        )
+        try:
+            yield
+        finally:
+            await app.state.arq.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="EJ Corps API", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan
+    )
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    for router in _routers():
+        app.include_router(router)  # type: ignore[arg-type]
+    logging.getLogger("corps").setLevel(logging.INFO)
+    return app

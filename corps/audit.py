@@ -1,0 +1,122 @@
+"""Append-only, hash-chained audit log: who did what to which object, and when."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import BigInteger, Identity, String, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from corps.db import Base
+
+if TYPE_CHECKING:
+    from corps.auth.actor import Actor
+
+GENESIS_HASH = "0" * 64
+AUDIT_LOCK_KEY = 7_301_001  # pg_advisory_xact_lock key that serializes appends
+
+
+class AuditEntry(Base):
+    """One audit row; UPDATE and DELETE are refused by a trigger."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None]
+    organization_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(40))
+    object_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def canonical_json(payload: dict[str, Any]) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no whitespace, UTC ISO timestamps."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+
+
+def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and the canonical payload."""
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical_json(payload)).hexdigest()
+
+
+def _payload(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at.astimezone(UTC).isoformat(),
+        "actor_id": str(entry.actor_id) if entry.actor_id else None,
+        "organization_id": str(entry.organization_id) if entry.organization_id else None,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "details": entry.details,
+    }
+
+
+async def append_audit(
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain; serialized so the chain never forks."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+    prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    entry = AuditEntry(
+        at=datetime.now(UTC),
+        actor_id=actor.user_id if actor else None,
+        organization_id=actor.organization_id if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        details=orjson.loads(canonical_json(details or {})),
+        prev_hash=prev or GENESIS_HASH,
+        hash="",
+    )
+    entry.hash = chain_hash(entry.prev_hash, _payload(entry))
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def verify_audit_chain(session: AsyncSession, *, batch: int = 5000) -> list[str]:
+    """Walk the whole chain and describe every broken link or edited row."""
+    problems: list[str] = []
+    expected_prev = GENESIS_HASH
+    last_id = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.id > last_id)
+                .order_by(AuditEntry.id)
+                .limit(batch)
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+        if not rows:
+            return problems
+        for entry in rows:
+            if entry.prev_hash != expected_prev:
+                problems.append(f"audit row {entry.id}: previous hash does not match row before")
+            if chain_hash(entry.prev_hash, _payload(entry)) != entry.hash:
+                problems.append(f"audit row {entry.id}: content does not match its hash")
+            expected_prev = entry.hash
+            last_id = entry.id
+
+
+async def append_audit_independently(session: AsyncSession, *args: Any, **kwargs: Any) -> None:
+    """Append an entry in its own transaction, so it stays even when the request fails."""
+    async with AsyncSession(session.bind) as own, own.begin():
+        await append_audit(own, *args, **kwargs)

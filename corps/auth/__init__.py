@@ -1,0 +1,1 @@
+"""Passwords, tokens, the Actor and role dependencies."""

@@ -1,0 +1,94 @@
+"""The Actor behind a request and the role dependencies routes declare."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+
+from corps.auth.tokens import read_token
+from corps.db import SessionDep
+from corps.errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    """The roles of the contract's section 3."""
+
+    paralegal = "paralegal"
+    org_admin = "org_admin"
+    coordinator = "coordinator"
+    campaigner = "campaigner"
+    admin = "admin"
+
+
+CORPS_WIDE = frozenset({Role.coordinator, Role.admin})
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: user, role and organization."""
+
+    user_id: uuid.UUID
+    email: str
+    role: Role
+    organization_id: uuid.UUID
+
+    @property
+    def is_corps_wide(self) -> bool:
+        """Whether the actor reads every organization's objects."""
+        return self.role in CORPS_WIDE
+
+    def has(self, *roles: Role) -> bool:
+        """Whether the actor holds one of the roles."""
+        return self.role in roles
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def current_actor(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    """Resolve the bearer token to an active user, or raise 401."""
+    from corps.members.models import User
+
+    if not token:
+        raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
+    user_id = read_token(request.app.state.settings, token)
+    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    if user is None:
+        raise Unauthorized(
+            "The access token's user is unknown or deactivated.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        role=Role(user.role),
+        organization_id=user.organization_id,
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require_roles(*roles: Role) -> object:
+    """A dependency that admits only the given roles (403 otherwise)."""
+
+    async def dependency(actor: CurrentActor) -> Actor:
+        if actor.role not in roles:
+            raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
+        return actor
+
+    return Depends(dependency)
+
+
+OrgManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
+UserManager = Annotated[Actor, require_roles(Role.admin, Role.org_admin)]

@@ -1,0 +1,119 @@
+"""Background jobs on arq: a registry, enqueue-after-commit and the worker settings."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from corps.db import make_engine, make_sessionmaker
+from corps.settings import get_settings
+
+log = logging.getLogger("corps.jobs")
+
+JobFunc = Callable[..., Awaitable[Any]]
+JOBS: dict[str, JobFunc] = {}
+CRON_JOBS: list[Any] = []
+HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
+QUEUE_NAME = "ejcorps:queue"
+
+# Modules whose import registers jobs; the worker imports them all at start.
+JOB_MODULES: list[str] = ["corps.jobs"]
+
+
+def job(name: str) -> Callable[[JobFunc], JobFunc]:
+    """Register an arq job under a stable dotted name."""
+
+    def register(func: JobFunc) -> JobFunc:
+        if name in JOBS and JOBS[name] is not func:
+            raise RuntimeError(f"job {name!r} registered twice")
+        JOBS[name] = func
+        return func
+
+    return register
+
+
+def enqueue_after_commit(session: AsyncSession, name: str, **kwargs: Any) -> None:
+    """Queue a job to be sent to Redis only once the session's transaction commits."""
+    if name not in JOBS:
+        raise KeyError(f"unknown job {name!r}")
+    session.info.setdefault("pending_jobs", []).append((name, kwargs))
+
+
+async def flush_pending_jobs(session: AsyncSession, pool: ArqRedis | None) -> None:
+    """Send the jobs a committed session collected; a failure here is logged, not raised."""
+    pending = session.info.pop("pending_jobs", [])
+    if pool is None:
+        return
+    for name, kwargs in pending:
+        try:
+            await pool.enqueue_job(name, _queue_name=QUEUE_NAME, **kwargs)
+        except Exception:  # the data is committed; a sweeper job catches missed work
+            log.exception("could not enqueue %s", name)
+
+
+def redis_settings(url: str | None = None) -> RedisSettings:
+    """arq's Redis settings from EJ_REDIS_URL."""
+    return RedisSettings.from_dsn(url or get_settings().redis_url)
+
+
+async def create_job_pool(url: str | None = None) -> ArqRedis:
+    """Open an arq pool for enqueueing."""
+    return await create_pool(redis_settings(url), default_queue_name=QUEUE_NAME)
+
+
+async def heartbeat(ctx: dict[str, Any]) -> float:
+    """Record that a worker is alive, so /health can say so."""
+    now = time.time()
+    await ctx["redis"].set(HEARTBEAT_KEY, str(now), ex=300)
+    return now
+
+
+job("corps.heartbeat")(heartbeat)
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    ctx["settings"] = settings
+    ctx["engine"] = make_engine(settings)
+    ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    await heartbeat(ctx)
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+
+
+def load_job_modules() -> None:
+    """Import every module that registers jobs."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def worker_settings() -> dict[str, Any]:
+    """The arq worker configuration, built after every job module is imported."""
+    load_job_modules()
+    functions = [_named(name, func) for name, func in JOBS.items()]
+    return {
+        "functions": functions,
+        "cron_jobs": [cron(heartbeat, second={0, 30}, run_at_startup=True), *CRON_JOBS],
+        "on_startup": _startup,
+        "on_shutdown": _shutdown,
+        "redis_settings": redis_settings(),
+        "queue_name": QUEUE_NAME,
+        "max_jobs": 4,
+        "job_timeout": 3600,
+        "keep_result": 3600,
+    }
+
+
+def _named(name: str, func: JobFunc) -> Any:
+    from arq.worker import func as arq_func
+
+    return arq_func(cast(Any, func), name=name)

@@ -1,0 +1,69 @@
+"""User, sign-in and /me routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from corps.auth.actor import CurrentActor, UserManager
+from corps.db import SessionDep
+from corps.members import service
+from corps.members.models import User
+from corps.members.schemas import Me, TokenResponse, UserCreate, UserRead, UserUpdate
+from corps.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+
+@router.post("/auth/token", response_model=TokenResponse)
+async def sign_in(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+) -> TokenResponse:
+    """OAuth2 password flow: username is the email."""
+    return await service.authenticate(
+        session,
+        request.app.state.arq,
+        request.app.state.settings,
+        email=form.username,
+        password=form.password,
+    )
+
+
+@router.get("/me", response_model=Me)
+async def me(actor: CurrentActor, session: SessionDep) -> object:
+    """The signed-in user."""
+    return await session.get(User, actor.user_id)
+
+
+@router.post("/users", status_code=201, response_model=UserRead)
+async def create_user(body: UserCreate, session: SessionDep, actor: UserManager) -> object:
+    """Create a user (admin: any; org_admin: own organization, paralegal or org_admin)."""
+    return await service.create(session, actor, body)
+
+
+@router.get("/users", response_model=Page[UserRead])
+async def list_users(
+    session: SessionDep, actor: UserManager, page: Annotated[PageParams, Depends(page_params)]
+) -> object:
+    """List the users the actor manages."""
+    items, next_cursor = await service.list_page(session, actor, page)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/users/{user_id}", response_model=UserRead)
+async def get_user(user_id: uuid.UUID, session: SessionDep, actor: UserManager) -> object:
+    """Read one user the actor manages."""
+    return await service.get_visible(session, actor, user_id)
+
+
+@router.patch("/users/{user_id}", response_model=UserRead)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, actor: UserManager
+) -> object:
+    """Change a user the actor manages."""
+    return await service.update(session, actor, user_id, body)

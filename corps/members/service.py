@@ -1,0 +1,204 @@
+"""User logic: who may manage whom, creation, listing, updates and sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from corps.audit import append_audit, append_audit_independently
+from corps.auth.actor import Actor, Role
+from corps.auth.passwords import hash_password, verify_password
+from corps.auth.tokens import issue_token
+from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from corps.members.models import User
+from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
+from corps.organizations.models import Organization
+from corps.pagination import PageParams, encode_cursor
+from corps.settings import Settings
+
+ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
+
+
+def visible_users(actor: Actor) -> Select[User]:
+    """Users the actor may manage: every user for admins, their organization's for org_admins."""
+    stmt = select(User)
+    if actor.role == Role.admin:
+        return stmt
+    if actor.role == Role.org_admin:
+        return stmt.where(User.organization_id == actor.organization_id)
+    raise Forbidden("Managing users needs the admin or org_admin role.")
+
+
+def _check_grant(actor: Actor, role: Role) -> None:
+    if actor.role == Role.org_admin and role not in ORG_ADMIN_GRANTS:
+        raise Forbidden("An org_admin may only give the paralegal or org_admin role.")
+
+
+async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
+    """Create a user in the actor's organization (admins may choose any)."""
+    visible_users(actor)
+    _check_grant(actor, body.role)
+    organization_id = body.organization_id or actor.organization_id
+    if actor.role != Role.admin and organization_id != actor.organization_id:
+        raise NotFound("No such organization.")
+    if await session.get(Organization, organization_id) is None:
+        raise NotFound("No such organization.")
+    email = str(body.email).strip()
+    taken = await session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
+    if taken:
+        raise Conflict("A user with this email already exists.")
+    user = User(
+        email=email,
+        name=body.name,
+        password_hash=hash_password(body.password),
+        role=body.role.value,
+        organization_id=organization_id,
+    )
+    session.add(user)
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "user.created",
+        object_type="user",
+        object_id=user.id,
+        details={"role": user.role, "organization_id": str(organization_id)},
+    )
+    return user
+
+
+async def get_visible(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
+    """Read one user the actor may manage, or 404."""
+    user = await session.scalar(visible_users(actor).where(User.id == user_id))
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def list_page(
+    session: AsyncSession, actor: Actor, page: PageParams
+) -> tuple[list[User], str | None]:
+    """One page of the users the actor may manage."""
+    stmt = visible_users(actor).order_by(User.created_at, User.id)
+    if page.after:
+        after = (datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1]))
+        stmt = stmt.where(tuple_(User.created_at, User.id) > after)
+    rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
+    return rows, next_cursor
+
+
+async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: UserUpdate) -> User:
+    """Change a user's name, role, password or active flag."""
+    user = await get_visible(session, actor, user_id)
+    if actor.role == Role.org_admin and Role(user.role) not in ORG_ADMIN_GRANTS:
+        raise Forbidden("An org_admin may not change a corps-level user.")
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "role" in changes:
+        _check_grant(actor, body.role or Role(user.role))
+        user.role = Role(changes["role"]).value
+    if "name" in changes:
+        user.name = changes["name"]
+    if "active" in changes:
+        if user.id == actor.user_id and not changes["active"]:
+            raise Conflict("You cannot deactivate yourself.")
+        user.active = changes["active"]
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "user.updated",
+        object_type="user",
+        object_id=user.id,
+        details={"fields": sorted(changes)},
+    )
+    return user
+
+
+def _throttle_key(email: str) -> str:
+    return "ejcorps:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
+
+
+async def authenticate(
+    session: AsyncSession, redis: Redis, settings: Settings, *, email: str, password: str
+) -> TokenResponse:
+    """Exchange email and password for a token; the same 401 for unknown email and bad password."""
+    key = _throttle_key(email.strip())
+    failures = int(await redis.get(key) or 0)
+    if failures >= settings.login_failures_allowed:
+        ttl = await redis.ttl(key)
+        raise TooManyRequests(
+            "Too many failed sign-ins for this account; try again later.",
+            headers={"Retry-After": str(max(int(ttl), 1))},
+        )
+    user = await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    ok = verify_password(password, user.password_hash if user else None)
+    if not ok or user is None or not user.active:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, settings.login_failure_window_s, nx=True)
+            await pipe.execute()
+        await append_audit_independently(
+            session,
+            None,
+            "auth.login_failed",
+            object_type="user",
+            object_id=user.id if user else None,
+            details={"known_user": user is not None, "attempt": failures + 1},
+        )
+        raise Unauthorized("Wrong email or password.", headers={"WWW-Authenticate": "Bearer"})
+    await redis.delete(key)
+    token, lifetime = issue_token(settings, user.id)
+    return TokenResponse(access_token=token, expires_in=lifetime)
+
+
+async def create_from_cli(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    organization_slug: str,
+    name: str,
+) -> uuid.UUID:
+    """Create a user from the command line (no actor); raise ValueError on bad input."""
+    org = await session.scalar(select(Organization).where(Organization.slug == organization_slug))
+    if org is None:
+        raise ValueError(f"no organization with slug {organization_slug!r}")
+    try:
+        body = UserCreate(
+            email=email, name=name, password=password, role=role, organization_id=org.id
+        )
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from exc
+    if await session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+        raise ValueError(f"a user with email {email!r} already exists")
+    user = User(
+        email=str(body.email),
+        name=body.name,
+        password_hash=hash_password(password),
+        role=role.value,
+        organization_id=org.id,
+    )
+    session.add(user)
+    await session.flush()
+    await append_audit(
+        session,
+        None,
+        "user.created",
+        object_type="user",
+        object_id=user.id,
+        details={"role": user.role, "via": "cli"},
+    )
+    return user.id

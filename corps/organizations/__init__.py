@@ -1,0 +1,1 @@
+"""The corps' member organizations."""

@@ -1,0 +1,55 @@
+"""Keyset pagination: opaque cursors, limits and the list envelope."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Query
+from pydantic import BaseModel
+
+from corps.errors import Unprocessable
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: its items and the cursor for the next page, if any."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageParams(BaseModel):
+    """The limit and the decoded cursor of a list request."""
+
+    limit: int
+    after: list[Any] | None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """Encode a sort key as an opaque URL-safe cursor."""
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """Decode a cursor made by encode_cursor, or raise 422."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise Unprocessable("The cursor is not one this server made.") from exc
+    if not isinstance(values, list):
+        raise Unprocessable("The cursor is not one this server made.")
+    return values
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PageParams:
+    """Read `limit` and `cursor` from the query string."""
+    return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)

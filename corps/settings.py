@@ -1,0 +1,53 @@
+"""One Settings object for the whole service, read from EJ_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-not-for-production-0000000000"  # noqa: S105 (refused in prod)
+UNSAFE_SECRETS = {"", "changethis", "change-me", "secret", DEV_SECRET}
+
+
+class Settings(BaseSettings):
+    """Service configuration; refuses unsafe secrets outside dev and test."""
+
+    model_config = SettingsConfigDict(env_prefix="EJ_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "postgresql+asyncpg://postgres@localhost:5432/ejcorps"
+    redis_url: str = "redis://localhost:6379/0"
+    secret_key: str = DEV_SECRET
+    storage_url: str = "file://./var/storage"
+    max_upload_mb: int = Field(default=200, ge=1, le=10_000)
+    token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
+    db_pool_size: int = Field(default=10, ge=1)
+    login_failures_allowed: int = Field(default=10, ge=1)
+    login_failure_window_s: int = Field(default=15 * 60, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secret(self) -> Settings:
+        """Refuse a missing, default or short secret in production."""
+        if self.env == "prod" and (
+            self.secret_key.strip().lower() in UNSAFE_SECRETS or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "EJ_SECRET_KEY must be set to a random value of at least 32 characters "
+                "when EJ_ENV=prod (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The upload cap in bytes."""
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Spatial building blocks and map endpoints."""

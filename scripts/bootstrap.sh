@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Make PostgreSQL + PostGIS and Redis reachable and create the project's role and databases.
+# Installs Debian packages and starts services when run as root; otherwise says what to do.
+set -euo pipefail
+
+DB_USER="${EJ_DB_USER:-ejcorps}"
+DB_PASSWORD="${EJ_DB_PASSWORD:-ejcorps}"
+DB_HOST="${EJ_DB_HOST:-127.0.0.1}"
+DB_PORT="${EJ_DB_PORT:-5432}"
+DATABASES="${EJ_DATABASES:-ejcorps ejcorps_test}"
+REDIS_PORT="${EJ_REDIS_PORT:-6379}"
+
+say() { printf '\033[1mbootstrap:\033[0m %s\n' "$*"; }
+die() { printf '\033[31mbootstrap: %s\033[0m\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+apt_install() {
+  is_root || die "missing: $*. Install with: sudo apt-get install -y $*"
+  say "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -1; }
+
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
+    apt_install postgresql postgresql-contrib
+  fi
+  local v; v="$(pg_version)"
+  [ -n "$v" ] || die "no PostgreSQL cluster found in /etc/postgresql"
+  if [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ]; then
+    apt_install "postgresql-$v-postgis-3"
+  fi
+  if ! pg_isready -q -h "$DB_HOST" -p "$DB_PORT"; then
+    is_root || die "PostgreSQL is not running on $DB_HOST:$DB_PORT; start it (sudo pg_ctlcluster $v main start)"
+    say "starting PostgreSQL $v"
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start || pg_ctlcluster "$v" main start
+    for _ in $(seq 30); do pg_isready -q -h "$DB_HOST" -p "$DB_PORT" && break; sleep 1; done
+    pg_isready -q -h "$DB_HOST" -p "$DB_PORT" || die "PostgreSQL did not come up"
+  fi
+}
+
+# Run SQL as a PostgreSQL superuser: through the local socket as the postgres OS user when
+# root (Debian's peer auth), else over TCP as postgres (trust auth, as on CI machines).
+superuser_psql() {
+  if is_root && id postgres >/dev/null 2>&1; then
+    (cd /tmp && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@")
+  else
+    psql -X -q -v ON_ERROR_STOP=1 -h "$DB_HOST" -p "$DB_PORT" -U postgres "$@"
+  fi
+}
+
+ensure_databases() {
+  superuser_psql -d postgres <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
+  ELSE
+    ALTER ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
+  END IF;
+END \$\$;
+SQL
+  for db in $DATABASES; do
+    if ! superuser_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      say "creating database $db"
+      superuser_psql -d postgres -c "CREATE DATABASE $db OWNER $DB_USER"
+    fi
+    superuser_psql -d "$db" -c "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS unaccent;"
+  done
+}
+
+ensure_redis() {
+  if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
+  if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    is_root || die "Redis is not running on port $REDIS_PORT; start it (sudo systemctl start redis-server)"
+    say "starting Redis on $REDIS_PORT"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+      --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ejcorps.log
+    for _ in $(seq 20); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.5; done
+    redis-cli -p "$REDIS_PORT" ping >/dev/null || die "Redis did not come up"
+  fi
+}
+
+command -v pg_isready >/dev/null || apt_install postgresql-client
+ensure_postgres
+ensure_databases
+ensure_redis
+say "PostgreSQL $(pg_version) + PostGIS and Redis are ready; role $DB_USER owns: $DATABASES"
