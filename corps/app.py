@@ -21,11 +21,12 @@ API_DESCRIPTION = (
 
 
 def _routers() -> list[object]:
+    from cases import api as cases_api
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
 
-    return [health.router, members_api.router, organizations_api.router]
+    return [health.router, members_api.router, organizations_api.router, cases_api.router]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

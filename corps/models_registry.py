@@ -1,9 +1,28 @@
 """Imports every ORM model so Alembic and the worker see the whole schema."""
 
+from cases.models import (
+    Case,
+    CaseEvent,
+    CaseRespondent,
+    IssueType,
+    ReferenceCounter,
+    ResponsibleActor,
+)
 from corps.audit import AuditEntry
 from corps.db import Base
 from corps.members.models import User
 from corps.organizations.models import Organization
 
 metadata = Base.metadata
-__all__ = ["AuditEntry", "Organization", "User", "metadata"]
+__all__ = [
+    "AuditEntry",
+    "Case",
+    "CaseEvent",
+    "CaseRespondent",
+    "IssueType",
+    "Organization",
+    "ReferenceCounter",
+    "ResponsibleActor",
+    "User",
+    "metadata",
+]

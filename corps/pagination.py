@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -53,3 +54,13 @@ def page_params(
 ) -> PageParams:
     """Read `limit` and `cursor` from the query string."""
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+def read_cursor(after: list[Any], *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """Parse a decoded cursor's values with one parser each, or raise 422."""
+    if len(after) != len(parsers):
+        raise Unprocessable("The cursor does not belong to this list.")
+    try:
+        return tuple(parse(value) for parse, value in zip(parsers, after, strict=True))
+    except (TypeError, ValueError) as exc:
+        raise Unprocessable("The cursor does not belong to this list.") from exc

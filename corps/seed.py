@@ -60,4 +60,8 @@ async def run_seed(*, cases: int) -> SeedSummary:
     async with standalone_session() as session:
         orgs = await seed_organizations(session)
         users = await seed_users(session, orgs)
-    return SeedSummary(organizations=len(orgs), users=users, cases=0)
+    from cases.seed import seed_cases
+
+    async with standalone_session() as session:
+        case_count = await seed_cases(session, orgs, total=cases)
+    return SeedSummary(organizations=len(orgs), users=users, cases=case_count)

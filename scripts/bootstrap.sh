@@ -83,8 +83,19 @@ ensure_redis() {
   fi
 }
 
+# So `corps ...` run by hand in this folder finds the same database as `make`.
+write_env_file() {
+  [ -f .env ] && return
+  cat > .env <<ENV
+EJ_DATABASE_URL=postgresql+asyncpg://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/ejcorps
+EJ_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+ENV
+  say "wrote .env for the local database"
+}
+
 command -v pg_isready >/dev/null || apt_install postgresql-client
 ensure_postgres
 ensure_databases
 ensure_redis
+write_env_file
 say "PostgreSQL $(pg_version) + PostGIS and Redis are ready; role $DB_USER owns: $DATABASES"

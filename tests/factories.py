@@ -75,3 +75,42 @@ async def make_person(
     await db.commit()
     token, _ = issue_token(settings, user.id)
     return Person(user.id, email, role, org.id, {"Authorization": f"Bearer {token}"})
+
+
+QUARRY = {
+    "type": "Polygon",
+    "coordinates": [
+        [[36.78, -1.29], [36.79, -1.29], [36.79, -1.28], [36.78, -1.28], [36.78, -1.29]]
+    ],
+}
+
+
+def case_body(**overrides: object) -> dict[str, object]:
+    """A realistic case body; override any field."""
+    body: dict[str, object] = {
+        "title": "Quarry dust over Kilimani school",
+        "summary": "Blasting and dust from the quarry reach the primary school daily.",
+        "issue_types": ["air_pollution", "mining"],
+        "sensitivity": "normal",
+        "geometry": QUARRY,
+        "location_precision": "exact",
+        "place_name": "Kilimani, Nairobi",
+        "country": "KE",
+        "people_affected": 1200,
+        "respondents": [{"name": "Acme Quarries Ltd", "kind": "company"}],
+        "opened_on": "2026-03-01",
+    }
+    body.update(overrides)
+    return body
+
+
+async def make_case(client: object, person: Person, **overrides: object) -> dict[str, object]:
+    """Create a case through the API as `person` and return its JSON."""
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    response = await client.post(
+        "/api/v1/cases", json=case_body(**overrides), headers=person.headers
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())

@@ -19,7 +19,7 @@ from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unautho
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
-from corps.pagination import PageParams, encode_cursor
+from corps.pagination import PageParams, encode_cursor, read_cursor
 from corps.settings import Settings
 
 ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
@@ -87,7 +87,7 @@ async def list_page(
     """One page of the users the actor may manage."""
     stmt = visible_users(actor).order_by(User.created_at, User.id)
     if page.after:
-        after = (datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1]))
+        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
         stmt = stmt.where(tuple_(User.created_at, User.id) > after)
     rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
     next_cursor = None

@@ -14,7 +14,7 @@ from corps.auth.actor import Actor
 from corps.errors import Conflict, NotFound
 from corps.organizations.models import Organization
 from corps.organizations.schemas import OrganizationCreate, OrganizationUpdate
-from corps.pagination import PageParams, encode_cursor
+from corps.pagination import PageParams, encode_cursor, read_cursor
 
 
 async def create(session: AsyncSession, actor: Actor, body: OrganizationCreate) -> Organization:
@@ -55,8 +55,8 @@ async def list_page(
     if country:
         stmt = stmt.where(Organization.country == country.upper())
     if page.after:
-        after_at, after_id = datetime.fromisoformat(page.after[0]), uuid.UUID(page.after[1])
-        stmt = stmt.where(tuple_(Organization.created_at, Organization.id) > (after_at, after_id))
+        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
+        stmt = stmt.where(tuple_(Organization.created_at, Organization.id) > after)
     rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
     next_cursor = None
     if len(rows) > page.limit:

@@ -1,0 +1,101 @@
+"""The case-list filters shared by lists, tiles, features, hotspots and exports."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query
+from sqlalchemy import func, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+from cases.models import Case
+from corps.errors import Unprocessable
+
+BBox = tuple[float, float, float, float]
+
+
+def parse_bbox(raw: str) -> BBox:
+    """Read `minx,miny,maxx,maxy` in WGS 84; minx > maxx means the box crosses the antimeridian."""
+    try:
+        minx, miny, maxx, maxy = (float(part) for part in raw.split(","))
+    except ValueError as exc:
+        raise Unprocessable("bbox must be four numbers: minx,miny,maxx,maxy") from exc
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Unprocessable("bbox is outside WGS 84 bounds or has miny > maxy")
+    return minx, miny, maxx, maxy
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """Filters of the case list, as the contract names them."""
+
+    bbox: BBox | None = None
+    issue_type: str | None = None
+    status: str | None = None
+    organization_id: uuid.UUID | None = None
+    country: str | None = None
+    sensitivity: str | None = None
+    q: str | None = None
+    updated_after: datetime | None = None
+
+    def clauses(self, case: Any = Case) -> list[ColumnElement[bool]]:
+        """WHERE clauses for these filters on `case`."""
+        out: list[ColumnElement[bool]] = []
+        if self.bbox:
+            minx, miny, maxx, maxy = self.bbox
+            if minx <= maxx:
+                out.append(
+                    case.geometry.intersects(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
+                )
+            else:
+                out.append(
+                    or_(
+                        case.geometry.intersects(func.ST_MakeEnvelope(minx, miny, 180, maxy, 4326)),
+                        case.geometry.intersects(
+                            func.ST_MakeEnvelope(-180, miny, maxx, maxy, 4326)
+                        ),
+                    )
+                )
+        if self.issue_type:
+            out.append(case.issue_types.contains([self.issue_type]))
+        if self.status:
+            out.append(case.status == self.status)
+        if self.organization_id:
+            out.append(case.organization_id == self.organization_id)
+        if self.country:
+            out.append(case.country == self.country.upper())
+        if self.sensitivity:
+            out.append(case.sensitivity == self.sensitivity)
+        if self.q:
+            out.append(case.search.op("@@")(func.websearch_to_tsquery("simple", self.q)))
+        if self.updated_after:
+            out.append(case.updated_at > self.updated_after)
+        return out
+
+
+def case_filters(
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in WGS 84")] = None,
+    issue_type: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(intake|investigation|action|resolved|closed|dormant)$")
+    ] = None,
+    organization_id: uuid.UUID | None = None,
+    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    sensitivity: Annotated[str | None, Query(pattern="^(normal|sensitive|high_risk)$")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
+    updated_after: datetime | None = None,
+) -> CaseFilters:
+    """Read the case filters from the query string."""
+    return CaseFilters(
+        bbox=parse_bbox(bbox) if bbox else None,
+        issue_type=issue_type,
+        status=status,
+        organization_id=organization_id,
+        country=country,
+        sensitivity=sensitivity,
+        q=q,
+        updated_after=updated_after,
+    )

@@ -1,0 +1,173 @@
+"""Case, timeline event, respondent link and responsible-actor ORM models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from corps.db import Base, created_at_column, uuid_pk
+
+STATUSES = ("intake", "investigation", "action", "resolved", "closed", "dormant")
+SENSITIVITIES = ("normal", "sensitive", "high_risk")
+PRECISIONS = ("exact", "approximate", "area")
+ACTOR_KINDS = ("company", "government_agency", "other")
+EVENT_KINDS = ("note", "action", "remedy", "outcome", "deadline", "status_change")
+REMEDIES = (
+    "administrative_complaint",
+    "negotiation",
+    "mediation",
+    "litigation",
+    "media",
+    "protest",
+    "policy_advocacy",
+)
+OUTCOMES = ("obtained", "partial", "denied", "pending")
+
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(respondent_names, '')), 'B') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(place_name, '')), 'B') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(summary, '')), 'C')"
+)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class IssueType(Base):
+    """An entry of the coordinator-managed issue-type vocabulary."""
+
+    __tablename__ = "issue_types"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class Case(Base):
+    """A community case: the harm, the place, the people and the responsible parties."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"status IN {_in(STATUSES)}", name="status_known"),
+        CheckConstraint(f"sensitivity IN {_in(SENSITIVITIES)}", name="sensitivity_known"),
+        CheckConstraint(f"location_precision IN {_in(PRECISIONS)}", name="precision_known"),
+        CheckConstraint("ST_SRID(geometry) = 4326", name="geometry_srid"),
+        Index("ix_cases_geometry", "geometry", postgresql_using="gist"),
+        Index("ix_cases_issue_types", "issue_types", postgresql_using="gin"),
+        Index("ix_cases_search", "search", postgresql_using="gin"),
+        Index("ix_cases_org_created", "organization_id", "created_at", "id"),
+        Index("ix_cases_created", "created_at", "id"),
+        Index("ix_cases_updated", "updated_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, server_default="")
+    issue_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    status: Mapped[str] = mapped_column(String(20))
+    sensitivity: Mapped[str] = mapped_column(String(20))
+    geometry: Mapped[Any] = mapped_column(Geometry(srid=4326, spatial_index=False))
+    geometry_repaired: Mapped[bool] = mapped_column(server_default=text("false"))
+    area_m2: Mapped[float] = mapped_column(Computed("ST_Area(geometry::geography)", persisted=True))
+    centroid: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False),
+        Computed("ST_Centroid(geometry)", persisted=True),
+    )
+    location_precision: Mapped[str] = mapped_column(String(20))
+    place_name: Mapped[str | None] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    people_affected: Mapped[int | None]
+    opened_on: Mapped[date | None]
+    respondent_names: Mapped[str] = mapped_column(Text, server_default="")
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True))
+    client_body_sha256: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    archived_at: Mapped[datetime | None]
+
+
+class ReferenceCounter(Base):
+    """The last reference number used per organization and year."""
+
+    __tablename__ = "case_reference_counters"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int]
+
+
+class ResponsibleActor(Base):
+    """A company, agency or other party named as respondent, shared across organizations."""
+
+    __tablename__ = "actors"
+    __table_args__ = (CheckConstraint(f"kind IN {_in(ACTOR_KINDS)}", name="kind_known"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(300))
+    normalized_name: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class CaseRespondent(Base):
+    """A respondent named on a case, as the paralegal wrote it, linked to its actor."""
+
+    __tablename__ = "case_respondents"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("actors.id"), primary_key=True, index=True
+    )
+    name_as_given: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class CaseEvent(Base):
+    """One step on a case's timeline."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {_in(EVENT_KINDS)}", name="kind_known"),
+        CheckConstraint(f"remedy IS NULL OR remedy IN {_in(REMEDIES)}", name="remedy_known"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN {_in(OUTCOMES)}", name="outcome_known"),
+        Index("ix_case_events_case_order", "case_id", "occurred_on", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[date]
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    remedy: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    due_on: Mapped[date | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,265 @@
+"""Case logic: create (idempotent), read, update with optimistic concurrency, archive, list."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from geoalchemy2 import WKTElement
+from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import update as update_stmt
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.filters import CaseFilters
+from cases.models import Case, IssueType
+from cases.projection import case_rows
+from cases.respondents import set_case_respondents
+from cases.schemas import CaseCreate, CaseRead, CaseUpdate
+from cases.timeline import check_transition, status_event
+from cases.visibility import CASE_WRITERS, can_edit, editable_case
+from corps.audit import append_audit, canonical_json
+from corps.auth.actor import Actor, Role
+from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from corps.organizations.models import Organization
+from corps.pagination import PageParams, encode_cursor, read_cursor
+from geo.geometry import check_geometry, to_ewkt
+
+NEXT_REFERENCE = text(
+    "INSERT INTO case_reference_counters (organization_id, year, last_number) "
+    "VALUES (:org, :year, 1) ON CONFLICT (organization_id, year) "
+    "DO UPDATE SET last_number = case_reference_counters.last_number + 1 RETURNING last_number"
+)
+
+
+def _body_sha256(body: CaseCreate, repair: bool) -> str:
+    payload = body.model_dump(mode="json", exclude={"id"}) | {"repair": repair}
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+async def _check_issue_types(session: AsyncSession, codes: list[str]) -> list[str]:
+    known = set(
+        await session.scalars(
+            select(IssueType.code).where(IssueType.code.in_(codes), IssueType.active)
+        )
+    )
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise Unprocessable(
+            f"Unknown issue type: {', '.join(unknown)}. See GET /api/v1/issue-types.",
+            extra={
+                "errors": [
+                    {"loc": ["body", "issue_types"], "msg": f"unknown: {c}"} for c in unknown
+                ]
+            },
+        )
+    return list(dict.fromkeys(codes))
+
+
+async def _next_reference(session: AsyncSession, organization: Organization) -> str:
+    year = datetime.now(UTC).year
+    number = await session.scalar(NEXT_REFERENCE, {"org": organization.id, "year": year})
+    return f"{organization.slug.upper()}-{year}-{number:04d}"
+
+
+def _check_writer(actor: Actor) -> None:
+    if actor.role not in CASE_WRITERS:
+        raise Forbidden("Recording cases needs the paralegal, org_admin or admin role.")
+
+
+async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:
+    """One case as the actor may see it; 404 when it is not theirs to see."""
+    row = (await session.execute(case_rows(actor).where(Case.id == case_id))).one_or_none()
+    if row is None:
+        raise NotFound("No such case.")
+    if audit:
+        await append_audit(session, actor, "case.viewed", object_type="case", object_id=case_id)
+    return CaseRead.model_validate(dict(row._mapping))
+
+
+async def create(
+    session: AsyncSession, actor: Actor, body: CaseCreate, *, repair: bool = False
+) -> tuple[CaseRead, bool]:
+    """Record a case; return it and whether it is new (a replayed offline create is not)."""
+    _check_writer(actor)
+    organization_id = actor.organization_id
+    if body.organization_id and body.organization_id != actor.organization_id:
+        if actor.role != Role.admin:
+            raise NotFound("No such organization.")
+        organization_id = body.organization_id
+    organization = await session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound("No such organization.")
+    body_sha256 = _body_sha256(body, repair)
+    if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
+        return replay, False
+    checked = check_geometry(body.geometry, repair=repair)
+    issue_types = await _check_issue_types(session, body.issue_types)
+    reference = await _next_reference(session, organization)
+    case_id = await session.scalar(
+        insert(Case)
+        .values(
+            id=body.id or uuid.uuid4(),
+            organization_id=organization_id,
+            reference=reference,
+            title=body.title,
+            summary=body.summary,
+            issue_types=issue_types,
+            status=body.status,
+            sensitivity=body.sensitivity,
+            geometry=func.ST_GeomFromEWKT(to_ewkt(checked)),
+            geometry_repaired=checked.repaired,
+            location_precision=body.location_precision,
+            place_name=body.place_name,
+            country=body.country,
+            people_affected=body.people_affected,
+            opened_on=body.opened_on,
+            client_body_sha256=body_sha256,
+            created_by=actor.user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Case.id)
+    )
+    if case_id is None:  # the same client id raced in from a retry and committed first
+        if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
+            return replay, False
+        raise Conflict("A case with this id already exists.")
+    case = await session.get_one(Case, case_id)
+    respondents = [(r.name, r.kind) for r in body.respondents]
+    case.respondent_names = await set_case_respondents(
+        session, case.id, respondents, country=case.country
+    )
+    session.add(status_event(case.id, actor, None, case.status, on=body.opened_on))
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "case.created",
+        object_type="case",
+        object_id=case.id,
+        details={"reference": case.reference, "repaired": checked.repaired},
+    )
+    return await read(session, actor, case.id, audit=False), True
+
+
+async def _replayed(
+    session: AsyncSession, actor: Actor, case_id: uuid.UUID, body_sha256: str
+) -> CaseRead | None:
+    existing = await session.scalar(select(Case).where(Case.id == case_id))
+    if existing is None:
+        return None
+    same = (
+        existing.client_body_sha256 == body_sha256
+        and existing.archived_at is None
+        and can_edit(actor, existing)
+    )
+    if not same:
+        raise Conflict("A different case with this id already exists.")
+    return await read(session, actor, case_id, audit=False)
+
+
+def parse_if_match(raw: str | None) -> int | None:
+    """The version an If-Match header names (`3`, `"3"` or `W/"3"`), or None."""
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed(f"If-Match must carry a case version, not {raw!r}.")
+    return int(value)
+
+
+async def update(
+    session: AsyncSession,
+    actor: Actor,
+    case_id: uuid.UUID,
+    body: CaseUpdate,
+    *,
+    if_match: int | None,
+    repair: bool = False,
+) -> CaseRead:
+    """Change a case; a stale If-Match is a 412, an illegal status move a 409."""
+    case = await editable_case(session, actor, case_id)
+    if if_match is not None and if_match != case.version:
+        raise PreconditionFailed(
+            f"The case is at version {case.version}; you sent changes to version {if_match}.",
+            headers={"ETag": f'"{case.version}"'},
+        )
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    changes.pop("status_note", None)
+    if "status" in changes and changes["status"] != case.status:
+        check_transition(case.status, changes["status"])
+        session.add(status_event(case.id, actor, case.status, changes["status"], body.status_note))
+    if "geometry" in changes:
+        checked = check_geometry(changes.pop("geometry"), repair=repair)
+        case.geometry = WKTElement(to_ewkt(checked), extended=True)
+        case.geometry_repaired = checked.repaired
+    if "issue_types" in changes:
+        changes["issue_types"] = await _check_issue_types(session, changes["issue_types"])
+    if "respondents" in changes:
+        pairs = [(r["name"], r["kind"]) for r in changes.pop("respondents")]
+        country = changes.get("country") or case.country
+        case.respondent_names = await set_case_respondents(session, case.id, pairs, country=country)
+    for field, value in changes.items():
+        setattr(case, field, value)
+    case.version += 1
+    case.updated_at = func.now()
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "case.updated",
+        object_type="case",
+        object_id=case.id,
+        details={"fields": sorted(body.model_fields_set), "version": case.version},
+    )
+    return await read(session, actor, case.id, audit=False)
+
+
+async def archive(
+    session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, if_match: int | None
+) -> None:
+    """Hide a case from every list and read; nothing is destroyed."""
+    case = await editable_case(session, actor, case_id)
+    if if_match is not None and if_match != case.version:
+        raise PreconditionFailed(f"The case is at version {case.version}.")
+    case.archived_at = func.now()
+    case.updated_at = func.now()
+    case.version += 1
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "case.archived",
+        object_type="case",
+        object_id=case.id,
+        details={"reference": case.reference},
+    )
+
+
+async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
+    """Mark a case as changed for offline sync (its timeline or evidence grew)."""
+    await session.execute(update_stmt(Case).where(Case.id == case_id).values(updated_at=func.now()))
+
+
+async def list_page(
+    session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
+) -> tuple[list[CaseRead], str | None]:
+    """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
+    stmt = case_rows(actor).where(*filters.clauses())
+    syncing = filters.updated_after is not None
+    key = (Case.updated_at, Case.id) if syncing else (Case.created_at, Case.id)
+    if page.after:
+        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
+        stmt = stmt.where(tuple_(*key) > after if syncing else tuple_(*key) < after)
+    order = [k.asc() if syncing else k.desc() for k in key]
+    rows = (await session.execute(stmt.order_by(*order).limit(page.limit + 1))).all()
+    items = [CaseRead.model_validate(dict(row._mapping)) for row in rows[: page.limit]]
+    cursor = None
+    if len(rows) > page.limit:
+        last = items[-1]
+        cursor = encode_cursor(
+            [(last.updated_at if syncing else last.created_at).isoformat(), str(last.id)]
+        )
+    return items, cursor

@@ -1,0 +1,59 @@
+"""Which cases an actor may read: the one place tenant rules for cases live."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from cases.models import Case
+from corps.auth.actor import Actor, Role
+from corps.errors import Forbidden, NotFound
+
+CASE_WRITERS = frozenset({Role.paralegal, Role.org_admin, Role.admin})
+
+
+def case_visibility(actor: Actor, case: Any = Case) -> ColumnElement[bool]:
+    """The WHERE clause that limits `case` rows to what the actor may read (archived: none)."""
+    live = case.archived_at.is_(None)
+    if actor.role in (Role.admin, Role.coordinator):
+        return live & true()
+    if actor.role in (Role.paralegal, Role.org_admin):
+        return live & (case.organization_id == actor.organization_id)
+    # Campaigners read the cases of campaigns; campaigns arrive with collective advocacy.
+    return live & false()
+
+
+def visible_cases(actor: Actor) -> Select[Case]:
+    """Cases the actor may read."""
+    return select(Case).where(case_visibility(actor))
+
+
+def can_edit(actor: Actor, case: Case) -> bool:
+    """Whether the actor may change a case it can already read."""
+    if actor.role == Role.admin:
+        return True
+    return actor.role in CASE_WRITERS and case.organization_id == actor.organization_id
+
+
+async def readable_case(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> Case:
+    """A case the actor may read, or 404."""
+    case = await session.scalar(visible_cases(actor).where(Case.id == case_id))
+    if case is None:
+        raise NotFound("No such case.")
+    return case
+
+
+async def editable_case(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> Case:
+    """A case the actor may change, locked for the transaction; 404 if unseen, 403 if read-only."""
+    case = await session.scalar(
+        visible_cases(actor).where(Case.id == case_id).with_for_update(of=Case)
+    )
+    if case is None:
+        raise NotFound("No such case.")
+    if not can_edit(actor, case):
+        raise Forbidden("Only the case's own organization can change it.")
+    return case

@@ -1,0 +1,79 @@
+"""Location generalization by sensitivity and audience, applied inside SQL.
+
+A generalized location is the fixed grid cell that holds the case's centroid: deterministic
+(the same on every read, so averaging reads reveals nothing), never the true geometry, and a
+polygon becomes its cell rather than a shrunken copy of itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Float, SQLColumnExpression, Uuid, case, cast, func, literal, null
+from sqlalchemy.sql.elements import ColumnElement
+
+from corps.auth.actor import Actor, Role
+
+PARTNER_CELL_DEG = 0.05  # about 5 km at the equator
+PUBLIC_CELL_DEG = 0.2  # about 22 km
+PROTECTED = ("sensitive", "high_risk")
+
+
+class Level(StrEnum):
+    """The audience a location is shown to."""
+
+    internal = "internal"
+    partner = "partner"
+    public = "public"
+
+
+def cell_size(
+    actor: Actor,
+    *,
+    sensitivity: SQLColumnExpression[Any],
+    organization_id: SQLColumnExpression[Any],
+    level: Level = Level.internal,
+) -> ColumnElement[Any]:
+    """The grid cell in degrees a row's location is snapped to for this viewer, NULL for exact."""
+    if level == Level.public:
+        return cast(literal(PUBLIC_CELL_DEG), Float)
+    partner = case((sensitivity.in_(PROTECTED), literal(PARTNER_CELL_DEG)), else_=null())
+    if level == Level.partner or actor.role == Role.campaigner:
+        return cast(partner, Float)
+    if actor.role == Role.coordinator:
+        other_org = organization_id != literal(actor.organization_id, type_=Uuid())
+        return cast(
+            case(
+                ((sensitivity == "high_risk") & other_org, literal(PARTNER_CELL_DEG)),
+                else_=null(),
+            ),
+            Float,
+        )
+    return cast(null(), Float)
+
+
+def _cell_origin(coordinate: Any, size: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.floor(coordinate / size) * size
+
+
+def generalized_geometry(
+    geometry: SQLColumnExpression[Any],
+    centroid: SQLColumnExpression[Any],
+    size: ColumnElement[Any],
+) -> ColumnElement[Any]:
+    """The true geometry when size is NULL, else the grid cell polygon holding the centroid."""
+    x0 = _cell_origin(func.ST_X(centroid), size)
+    y0 = _cell_origin(func.ST_Y(centroid), size)
+    cell = func.ST_MakeEnvelope(x0, y0, x0 + size, y0 + size, 4326)
+    return case((size.is_(None), geometry), else_=cell)
+
+
+def generalized_centroid(
+    centroid: SQLColumnExpression[Any], size: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """The true centroid when size is NULL, else the centre of its grid cell."""
+    half = size / 2
+    x = _cell_origin(func.ST_X(centroid), size) + half
+    y = _cell_origin(func.ST_Y(centroid), size) + half
+    return case((size.is_(None), centroid), else_=func.ST_SetSRID(func.ST_MakePoint(x, y), 4326))
