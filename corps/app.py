@@ -10,8 +10,10 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import RequestResponseEndpoint
 
+from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
+from corps.jobs import load_job_modules
 from corps.settings import Settings, get_settings
 
 API_DESCRIPTION = (
@@ -22,11 +24,18 @@ API_DESCRIPTION = (
 
 def _routers() -> list[object]:
     from cases import api as cases_api
+    from cases.evidence import api as evidence_api
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
 
-    return [health.router, members_api.router, organizations_api.router, cases_api.router]
+    return [
+        health.router,
+        members_api.router,
+        organizations_api.router,
+        cases_api.router,
+        evidence_api.router,
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.storage = storage_from_url(settings.storage_url)
         app.state.arq = ArqRedis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=3
         )
@@ -59,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
+    load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
         app.include_router(router)  # type: ignore[arg-type]
     logging.getLogger("corps").setLevel(logging.INFO)

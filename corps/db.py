@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
@@ -71,7 +72,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
         except BaseException:
             await session.rollback()
+            await run_rollback_hooks(session)
             raise
+        session.info.pop("on_rollback", None)
     from corps.jobs import flush_pending_jobs
 
     await flush_pending_jobs(session, request.app.state.arq)
@@ -96,3 +99,17 @@ async def standalone_session() -> AsyncIterator[AsyncSession]:
                 raise
     finally:
         await engine.dispose()
+
+
+def on_rollback(session: AsyncSession, undo: Callable[[], Awaitable[None]]) -> None:
+    """Run `undo` if the session's transaction does not commit (e.g. remove a stored file)."""
+    session.info.setdefault("on_rollback", []).append(undo)
+
+
+async def run_rollback_hooks(session: AsyncSession) -> None:
+    """Undo side effects of a transaction that did not commit; each hook runs once."""
+    for undo in session.info.pop("on_rollback", []):
+        try:
+            await undo()
+        except Exception:  # a failed undo must not hide the original error
+            logging.getLogger("corps.db").exception("rollback hook failed")

@@ -12,6 +12,7 @@ from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.settings import get_settings
 
@@ -24,7 +25,7 @@ HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
 QUEUE_NAME = "ejcorps:queue"
 
 # Modules whose import registers jobs; the worker imports them all at start.
-JOB_MODULES: list[str] = ["corps.jobs"]
+JOB_MODULES: list[str] = ["corps.models_registry", "corps.jobs", "cases.evidence.jobs"]
 
 
 def job(name: str) -> Callable[[JobFunc], JobFunc]:
@@ -83,6 +84,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = make_engine(settings)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    ctx["storage"] = storage_from_url(settings.storage_url)
     await heartbeat(ctx)
 
 

@@ -1,5 +1,6 @@
 """Imports every ORM model so Alembic and the worker see the whole schema."""
 
+from cases.evidence.models import CustodyEvent, Evidence
 from cases.models import (
     Case,
     CaseEvent,
@@ -19,6 +20,8 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseRespondent",
+    "CustodyEvent",
+    "Evidence",
     "IssueType",
     "Organization",
     "ReferenceCounter",

@@ -114,3 +114,52 @@ async def make_case(client: object, person: Person, **overrides: object) -> dict
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+def photo_with_gps(lon: float, lat: float, *, taken: str = "2026:03:03 10:00:00") -> bytes:
+    """A real JPEG whose EXIF carries a GPS position, capture time and device."""
+    import io
+
+    from PIL import ExifTags, Image
+
+    def dms(value: float) -> tuple[float, float, float]:
+        value = abs(value)
+        degrees = int(value)
+        minutes = int((value - degrees) * 60)
+        return float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 4)
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestCam"
+    exif[ExifTags.Base.Model] = "Field X1"
+    exif[ExifTags.Base.DateTime] = taken
+    exif[0x8825] = {
+        1: "S" if lat < 0 else "N",
+        2: dms(lat),
+        3: "W" if lon < 0 else "E",
+        4: dms(lon),
+    }
+    out = io.BytesIO()
+    Image.new("RGB", (96, 64), (40, 120, 60)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+async def upload(
+    client: object,
+    person: Person,
+    case_id: object,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    kind: str = "photo",
+    **fields: str,
+) -> object:
+    """POST a file to a case's evidence as multipart; return the response."""
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    return await client.post(
+        f"/api/v1/cases/{case_id}/evidence",
+        headers=person.headers,
+        files={"file": (filename, data, "application/octet-stream")},
+        data={"kind": kind, **fields},
+    )

@@ -1,0 +1,1 @@
+"""Evidence: streaming upload, hashing, content-addressed storage, type sniffing, custody."""

@@ -1,0 +1,289 @@
+"""Content-addressed blob storage for evidence and dossiers: the interface and the disk backend."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlsplit
+
+HEAD_BYTES = 8192
+# Small chunks are gathered so each hop to a worker thread writes about this much.
+_WRITE_BATCH = 1 << 20
+_KEY_RE = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}|[a-z0-9][a-z0-9/_.-]{0,200}")
+_HEX_RE = re.compile(r"[0-9a-f]{64}")
+# Temp uploads live under this first segment; no caller may name a key inside it.
+TMP_PREFIX = "tmp"
+_EVIDENCE = "sha256"
+
+
+class BlobTooLarge(Exception):
+    """The stream went past its size limit; nothing was stored."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class InvalidKey(ValueError):
+    """A key that is not a plain blob name (it could escape the store, or is reserved)."""
+
+
+class BlobNotFound(LookupError):
+    """Nothing is stored under the key."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """What a put stream stored: its key, hash, size, whether it was already there, its head."""
+
+    key: str
+    sha256: str
+    size: int
+    existed: bool
+    head: bytes
+
+
+class Storage(Protocol):
+    """The only way evidence and dossier code touches stored bytes."""
+
+    async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob: ...
+    def open(self, key: str, *, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]: ...
+    async def exists(self, key: str) -> bool: ...
+    async def size(self, key: str) -> int: ...
+    async def sha256_of(self, key: str) -> str: ...
+    async def delete(self, key: str) -> None: ...
+    async def put_file(self, key: str, path: Path) -> None: ...
+    def local_path(self, key: str) -> Path | None: ...
+
+
+def key_for(sha256_hex: str) -> str:
+    """Return the content-addressed key of a blob whose SHA-256 is sha256_hex (lowercase)."""
+    if not _HEX_RE.fullmatch(sha256_hex):
+        raise InvalidKey(f"not a lowercase SHA-256 hex digest: {sha256_hex!r}")
+    return f"{_EVIDENCE}/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
+
+
+def check_key(key: str) -> str:
+    """Return key unchanged if it is a safe blob name, else raise InvalidKey."""
+    parts = key.split("/")
+    # fullmatch, because "$" would also accept a key ending in a newline.
+    if (
+        not _KEY_RE.fullmatch(key)
+        or ".." in key
+        or any(part in ("", ".") for part in parts)
+        or parts[0] == TMP_PREFIX
+    ):
+        raise InvalidKey(f"refused storage key: {key!r}")
+    return key
+
+
+def check_dossier_key(key: str) -> str:
+    # Content addresses are earned by hashing in put_stream; put_file must not fake one.
+    if check_key(key).startswith(f"{_EVIDENCE}/"):
+        raise InvalidKey(f"put_file may not write a content-addressed key: {key!r}")
+    return key
+
+
+def storage_from_url(url: str) -> Storage:
+    """Build the store named by EJ_STORAGE_URL: file://./rel/path, file:///abs/path or s3://..."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "file" and rest:
+        return FileStorage(Path(unquote(rest)))
+    if scheme == "s3":
+        from cases.evidence.s3 import S3Storage
+
+        return S3Storage.from_url(url)
+    raise ValueError(f"unsupported storage URL {url!r}: use file://PATH or s3://BUCKET/PREFIX")
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """Split s3://bucket/prefix into the bucket and the prefix (no slashes at its ends)."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"not an s3://BUCKET/PREFIX URL: {url!r}")
+    return parts.netloc, parts.path.strip("/")
+
+
+class HashTally:
+    """Counts a stream against its limit, hashes it and keeps its first bytes for sniffing."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.head = bytearray()
+        self.sha = hashlib.sha256()
+
+    def admit(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise BlobTooLarge(self.max_bytes)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[: HEAD_BYTES - len(self.head)]
+
+    def blob(self, existed: bool) -> StoredBlob:
+        digest = self.sha.hexdigest()
+        return StoredBlob(key_for(digest), digest, self.size, existed, bytes(self.head))
+
+
+def _write_batch(fh: BinaryIO, sha: hashlib._Hash, batch: list[bytes], *, sync: bool) -> None:
+    for chunk in batch:
+        sha.update(chunk)
+        fh.write(chunk)
+    if sync:
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_durably(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return  # a retried undo finds nothing left to do
+    _fsync_dir(path.parent)
+
+
+def _hash_file(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+class FileStorage:
+    """Blobs as read-only files under one root; every write goes temp file, fsync, link."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._tmp = self.root / TMP_PREFIX
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def local_path(self, key: str) -> Path:
+        """Return the file that holds (or would hold) the blob under key."""
+        path = (self.root / check_key(key)).resolve()
+        # A symlink planted inside the root must not lead reads or deletes outside it.
+        if not path.is_relative_to(self.root):
+            raise InvalidKey(f"storage key leaves the storage root: {key!r}")
+        return path
+
+    async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob:
+        """Store a stream under its SHA-256, never holding it whole; dedupes identical bytes."""
+        tally = HashTally(max_bytes)
+        tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+        fh = await asyncio.to_thread(tmp.open, "xb")
+        try:
+            with fh:
+                batch: list[bytes] = []
+                pending = 0
+                async for chunk in chunks:
+                    tally.admit(chunk)
+                    batch.append(chunk)
+                    pending += len(chunk)
+                    if pending >= _WRITE_BATCH:
+                        await asyncio.to_thread(_write_batch, fh, tally.sha, batch, sync=False)
+                        batch, pending = [], 0
+                await asyncio.to_thread(_write_batch, fh, tally.sha, batch, sync=True)
+            blob = tally.blob(existed=False)
+            existed = await asyncio.to_thread(self._settle, tmp, self.local_path(blob.key))
+        except BaseException:
+            # Synchronous on purpose: this must also run while the task is being cancelled.
+            tmp.unlink(missing_ok=True)
+            raise
+        return replace(blob, existed=existed)
+
+    def _settle(self, tmp: Path, final: Path) -> bool:
+        """Move a finished temp file to its content address; True if one was already there."""
+        os.chmod(tmp, 0o444)
+        self._make_parents(final)
+        try:
+            # Unlike rename, link refuses to replace: checking and claiming are one atomic step,
+            # so of two simultaneous uploads of the same bytes exactly one sees existed=False.
+            os.link(tmp, final)
+            existed = False
+        except FileExistsError:
+            existed = True
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            # No hard links on this filesystem: racy, but racers hold identical bytes.
+            existed = final.exists()
+            if not existed:
+                os.replace(tmp, final)
+        tmp.unlink(missing_ok=True)
+        if not existed:
+            _fsync_dir(final.parent)
+        return existed
+
+    def _make_parents(self, path: Path) -> None:
+        # Each new directory is fsynced into its parent, or a crash could lose the whole subtree.
+        missing = [p for p in path.parents if p.is_relative_to(self.root) and not p.exists()]
+        for directory in reversed(missing):
+            directory.mkdir(exist_ok=True)
+            _fsync_dir(directory.parent)
+
+    async def open(self, key: str, *, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
+        """Stream the blob under key in chunks of chunk_size bytes."""
+        path = self.local_path(key)
+        try:
+            fh = await asyncio.to_thread(path.open, "rb")
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(key) from None
+        with fh:
+            while chunk := await asyncio.to_thread(fh.read, chunk_size):
+                yield chunk
+
+    async def exists(self, key: str) -> bool:
+        """Whether a blob is stored under key."""
+        return await asyncio.to_thread(self.local_path(key).is_file)
+
+    async def size(self, key: str) -> int:
+        """The stored blob's size in bytes."""
+        path = self.local_path(key)
+        if not await asyncio.to_thread(path.is_file):
+            raise BlobNotFound(key)
+        return (await asyncio.to_thread(path.stat)).st_size
+
+    async def sha256_of(self, key: str) -> str:
+        """Re-hash the stored bytes (streaming, in a worker thread)."""
+        try:
+            return await asyncio.to_thread(_hash_file, self.local_path(key))
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(key) from None
+
+    async def delete(self, key: str) -> None:
+        """Remove a blob; only to undo a put whose database row did not commit."""
+        await asyncio.to_thread(_unlink_durably, self.local_path(key))
+
+    async def put_file(self, key: str, path: Path) -> None:
+        """Store a finished local file under key atomically (dossiers), replacing any older one."""
+        final = self.local_path(check_dossier_key(key))
+        await asyncio.to_thread(self._copy_in, path, final)
+
+    def _copy_in(self, source: Path, final: Path) -> None:
+        tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+        try:
+            with source.open("rb") as src, tmp.open("xb") as dst:
+                shutil.copyfileobj(src, dst, _WRITE_BATCH)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.chmod(tmp, 0o444)
+            self._make_parents(final)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(final.parent)

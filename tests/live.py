@@ -1,0 +1,103 @@
+"""Real server and worker processes for tests that need them (memory, end-to-end jobs)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from corps.settings import Settings
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def process_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment that points a child process at the test database, Redis and storage."""
+    return {
+        **os.environ,
+        "EJ_ENV": "test",
+        "EJ_DATABASE_URL": settings.database_url,
+        "EJ_REDIS_URL": settings.redis_url,
+        "EJ_STORAGE_URL": settings.storage_url,
+        "EJ_SECRET_KEY": settings.secret_key,
+        **extra,
+    }
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn process serving the API."""
+
+    url: str
+    pid: int
+
+    def memory_kb(self, field: str) -> int:
+        """VmRSS or VmHWM of the server process, in KiB."""
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise LookupError(field)
+
+
+@asynccontextmanager
+async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveServer]:
+    """Run `corps serve` on a free port until the block ends."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "corps",
+        "serve",
+        "--port",
+        str(port),
+        env=process_env(settings, **extra),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(150):
+                try:
+                    if (await client.get(f"{url}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the API server did not start")
+        yield LiveServer(url=url, pid=proc.pid)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 20)
+
+
+@asynccontextmanager
+async def live_worker(settings: Settings) -> AsyncIterator[None]:
+    """Run `corps worker` until the block ends."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "corps",
+        "worker",
+        env=process_env(settings),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
