@@ -45,6 +45,12 @@ SEARCH_DOCUMENT = (
     "setweight(to_tsvector('simple'::regconfig, coalesce(summary, '')), 'C')"
 )
 
+# Web Mercator ends at about 85.05 degrees; clip so polar geometries still get a tile copy.
+WEB_MERCATOR_COPY = (
+    "ST_Transform(ST_ClipByBox2D(geometry, "
+    "ST_MakeEnvelope(-180, -85.0511, 180, 85.0511, 4326)), 3857)"
+)
+
 
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
@@ -70,6 +76,7 @@ class Case(Base):
         CheckConstraint(f"location_precision IN {_in(PRECISIONS)}", name="precision_known"),
         CheckConstraint("ST_SRID(geometry) = 4326", name="geometry_srid"),
         Index("ix_cases_geometry", "geometry", postgresql_using="gist"),
+        Index("ix_cases_geom_3857", "geom_3857", postgresql_using="gist"),
         Index("ix_cases_issue_types", "issue_types", postgresql_using="gin"),
         Index("ix_cases_search", "search", postgresql_using="gin"),
         Index("ix_cases_org_created", "organization_id", "created_at", "id"),
@@ -90,6 +97,10 @@ class Case(Base):
     geometry: Mapped[Any] = mapped_column(Geometry(srid=4326, spatial_index=False))
     geometry_repaired: Mapped[bool] = mapped_column(server_default=text("false"))
     area_m2: Mapped[float] = mapped_column(Computed("ST_Area(geometry::geography)", persisted=True))
+    geom_3857: Mapped[Any] = mapped_column(
+        Geometry(srid=3857, spatial_index=False),
+        Computed(WEB_MERCATOR_COPY, persisted=True),
+    )
     centroid: Mapped[Any] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False),
         Computed("ST_Centroid(geometry)", persisted=True),

@@ -13,6 +13,7 @@ from corps.audit import AuditEntry
 from corps.db import Base
 from corps.members.models import User
 from corps.organizations.models import Organization
+from geo.models import HotspotResult, LayerFeature, LayerFeaturePart, ReferenceLayer
 
 metadata = Base.metadata
 __all__ = [
@@ -21,6 +22,10 @@ __all__ = [
     "CaseEvent",
     "CaseRespondent",
     "CustodyEvent",
+    "HotspotResult",
+    "LayerFeature",
+    "LayerFeaturePart",
+    "ReferenceLayer",
     "Evidence",
     "IssueType",
     "Organization",
