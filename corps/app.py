@@ -28,6 +28,7 @@ def _routers() -> list[object]:
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
+    from geo import tiles
 
     return [
         health.router,
@@ -35,6 +36,7 @@ def _routers() -> list[object]:
         organizations_api.router,
         cases_api.router,
         evidence_api.router,
+        tiles.router,
     ]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Float, SQLColumnExpression, Uuid, case, cast, func, literal, null
+from sqlalchemy import Float, Numeric, SQLColumnExpression, Uuid, case, cast, func, literal, null
 from sqlalchemy.sql.elements import ColumnElement
 
 from corps.auth.actor import Actor, Role
@@ -54,7 +54,11 @@ def cell_size(
 
 
 def _cell_origin(coordinate: Any, size: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.floor(coordinate / size) * size
+    # Decimal arithmetic keeps edges exact (0.15 / 0.05 is 2.9999… in floats); the float to
+    # numeric cast rounds to 15 digits, so step back a cell when that rounding overshot.
+    step = cast(size, Numeric)
+    origin = cast(func.floor(cast(coordinate, Numeric) / step) * step, Float)
+    return case((origin > coordinate, origin - size), else_=origin)
 
 
 def generalized_geometry(
@@ -72,8 +76,12 @@ def generalized_geometry(
 def generalized_centroid(
     centroid: SQLColumnExpression[Any], size: ColumnElement[Any]
 ) -> ColumnElement[Any]:
-    """The true centroid when size is NULL, else the centre of its grid cell."""
-    half = size / 2
-    x = _cell_origin(func.ST_X(centroid), size) + half
-    y = _cell_origin(func.ST_Y(centroid), size) + half
-    return case((size.is_(None), centroid), else_=func.ST_SetSRID(func.ST_MakePoint(x, y), 4326))
+    """The true centroid when size is NULL, else its cell centre (or a quarter point if equal)."""
+    x0, y0 = _cell_origin(func.ST_X(centroid), size), _cell_origin(func.ST_Y(centroid), size)
+    centre = func.ST_SetSRID(func.ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326)
+    quarter = func.ST_SetSRID(func.ST_MakePoint(x0 + size / 4, y0 + size / 4), 4326)
+    return case(
+        (size.is_(None), centroid),
+        (func.ST_Equals(centre, centroid), quarter),
+        else_=centre,
+    )

@@ -1,0 +1,133 @@
+"""Mapbox Vector Tiles of cases, built by ST_AsMVT with the viewer's privacy applied in SQL."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Response
+from sqlalchemy import Integer, Text, bindparam, case, cast, func, literal, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.filters import CaseFilters, case_filters
+from cases.models import Case
+from cases.visibility import case_visibility
+from corps.auth.actor import Actor, CurrentActor
+from corps.db import SessionDep
+from corps.errors import NotFound
+from geo.privacy import cell_size, generalized_centroid, generalized_geometry
+
+router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
+MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+EXTENT = 4096
+BUFFER = 64
+MAX_FEATURES_PER_TILE = 10_000
+CLUSTER_BELOW_ZOOM = 10
+CLUSTER_CELLS_PER_TILE = 32
+MAX_ZOOM = 22
+WEB_MERCATOR_WIDTH = 40_075_016.685578488
+# Candidate search pads the tile by the largest cell a generalized location can move into.
+GENERALIZATION_MARGIN_DEG = 0.2
+
+_z = bindparam("z", type_=Integer)
+_x = bindparam("x", type_=Integer)
+_y = bindparam("y", type_=Integer)
+
+
+def _envelope() -> Any:
+    return func.ST_TileEnvelope(_z, _x, _y)
+
+
+def _candidates(actor: Actor, filters: CaseFilters) -> list[Any]:
+    """WHERE clauses: visible, filtered, near the tile (transform the envelope, not the column)."""
+    near = func.ST_Expand(func.ST_Transform(_envelope(), 4326), GENERALIZATION_MARGIN_DEG)
+    return [case_visibility(actor), *filters.clauses(), Case.geometry.op("&&")(near)]
+
+
+def cases_layer(actor: Actor, filters: CaseFilters) -> Any:
+    """SELECT of one MVT layer `cases`: each visible case as shown to this viewer."""
+    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
+    shown = case(
+        (size.is_(None), Case.geom_3857),
+        else_=func.ST_Transform(generalized_geometry(Case.geometry, Case.centroid, size), 3857),
+    )
+    features = (
+        select(
+            func.ST_AsMVTGeom(shown, _envelope(), EXTENT, BUFFER, True).label("geom"),
+            cast(Case.id, Text).label("id"),
+            Case.reference,
+            Case.status,
+            func.array_to_string(Case.issue_types, ",").label("issue_types"),
+            cast(Case.organization_id, Text).label("organization_id"),
+            size.is_not(None).label("generalized"),
+        )
+        .where(*_candidates(actor, filters))
+        .subquery("candidates")
+    )
+    capped = (
+        select(features)
+        .where(features.c.geom.is_not(None))
+        .order_by(features.c.id)
+        .limit(MAX_FEATURES_PER_TILE)
+        .subquery("t")
+    )
+    return select(func.ST_AsMVT(literal_column("t"), "cases", EXTENT, "geom")).select_from(capped)
+
+
+def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
+    """SELECT of the MVT layer `case_clusters`: counts on a grid, for low zooms with many cases."""
+    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
+    point = func.ST_Transform(generalized_centroid(Case.centroid, size), 3857)
+    grid = literal(WEB_MERCATOR_WIDTH) / func.power(2, _z) / CLUSTER_CELLS_PER_TILE
+    snapped = func.ST_SnapToGrid(point, grid)
+    cells = (
+        select(
+            func.ST_AsMVTGeom(
+                func.ST_Centroid(func.ST_Collect(point)), _envelope(), EXTENT, BUFFER, True
+            ).label("geom"),
+            func.count().label("count"),
+        )
+        .where(*_candidates(actor, filters), Case.centroid.is_not(None))
+        .group_by(snapped)
+        .subquery("c")
+    )
+    inside = select(cells).where(cells.c.geom.is_not(None)).subquery("t")
+    return select(func.ST_AsMVT(literal_column("t"), "case_clusters", EXTENT, "geom")).select_from(
+        inside
+    )
+
+
+async def render_tile(
+    session: AsyncSession, actor: Actor, filters: CaseFilters, *, z: int, x: int, y: int
+) -> bytes:
+    """The tile's bytes: layer `cases`, plus `case_clusters` below zoom 10."""
+    if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
+        raise NotFound(f"No tile {z}/{x}/{y}.")
+    params = {"z": z, "x": x, "y": y}
+    tile = await session.scalar(cases_layer(actor, filters), params) or b""
+    if z < CLUSTER_BELOW_ZOOM:
+        tile += await session.scalar(clusters_layer(actor, filters), params) or b""
+    return bytes(tile)
+
+
+@router.get(
+    "/cases/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}},
+)
+async def case_tile(
+    session: SessionDep,
+    actor: CurrentActor,
+    filters: Annotated[CaseFilters, Depends(case_filters)],
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A vector tile of the cases the viewer may see, filtered like the case list."""
+    tile = await render_tile(session, actor, filters, z=z, x=x, y=y)
+    etag = '"' + hashlib.sha256(tile).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=60", "Vary": "Authorization"}
+    if if_none_match == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(tile, media_type=MVT_MEDIA_TYPE, headers=headers)

@@ -1,0 +1,72 @@
+"""Generalized locations: in their cell, the same on every read, never the true location."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Float, bindparam, func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from geo.privacy import (
+    PARTNER_CELL_DEG,
+    PUBLIC_CELL_DEG,
+    generalized_centroid,
+    generalized_geometry,
+)
+from tests.conftest import TEST_DATABASE_URL
+
+lons = st.floats(min_value=-179.8, max_value=179.8, allow_nan=False)
+lats = st.floats(min_value=-85, max_value=85, allow_nan=False)
+grid_points = st.tuples(st.integers(-3590, 3590), st.integers(-1700, 1700)).map(
+    lambda p: (p[0] * 0.05, p[1] * 0.05)
+)
+points = st.one_of(st.tuples(lons, lats), grid_points)
+
+
+def _statement() -> Any:
+    point = func.ST_SetSRID(
+        func.ST_MakePoint(bindparam("x", type_=Float), bindparam("y", type_=Float)), 4326
+    )
+    size = bindparam("size", type_=Float)
+    cell = generalized_geometry(point, point, size)
+    centre = generalized_centroid(point, size)
+    return select(
+        func.ST_AsText(cell),
+        func.ST_AsText(centre),
+        func.ST_Covers(cell, point),
+        func.ST_Covers(cell, centre),
+        func.ST_Equals(centre, point),
+        func.ST_Equals(cell, point),
+        func.ST_XMax(cell) - func.ST_XMin(cell),
+    )
+
+
+def test_a_generalized_location_stays_in_its_cell_is_stable_and_never_the_truth() -> None:
+    loop = asyncio.new_event_loop()
+    engine = create_async_engine(TEST_DATABASE_URL, pool_size=1)
+    conn = loop.run_until_complete(engine.connect())
+    stmt = _statement()
+
+    def generalize(x: float, y: float, size: float) -> Any:
+        return loop.run_until_complete(conn.execute(stmt, {"x": x, "y": y, "size": size})).one()
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(point=points, size=st.sampled_from([PARTNER_CELL_DEG, PUBLIC_CELL_DEG]))
+    def check(point: tuple[float, float], size: float) -> None:
+        first, second = generalize(*point, size), generalize(*point, size)
+        cell, _, covers_truth, covers_centre, centre_is_truth, cell_is_truth, width = first
+        assert first == second, "the same location must generalize the same way on every read"
+        assert covers_truth and covers_centre
+        assert not centre_is_truth and not cell_is_truth
+        assert abs(width - size) < 1e-9
+        assert cell.startswith("POLYGON")
+
+    try:
+        check()
+    finally:
+        loop.run_until_complete(conn.close())
+        loop.run_until_complete(engine.dispose())
+        loop.close()
