@@ -21,8 +21,9 @@ class ReferenceLayer(Base):
 
     __tablename__ = "reference_layers"
     __table_args__ = (
-        CheckConstraint("kind IN ('concession', 'protected_area', 'boundary', 'other')",
-                        name="kind_known"),
+        CheckConstraint(
+            "kind IN ('concession', 'protected_area', 'boundary', 'other')", name="kind_known"
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
