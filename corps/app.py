@@ -28,7 +28,7 @@ def _routers() -> list[object]:
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
-    from geo import tiles
+    from geo import hotspots_api, tiles
 
     return [
         health.router,
@@ -37,6 +37,7 @@ def _routers() -> list[object]:
         cases_api.router,
         evidence_api.router,
         tiles.router,
+        hotspots_api.router,
     ]
 
 

@@ -25,7 +25,12 @@ HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
 QUEUE_NAME = "ejcorps:queue"
 
 # Modules whose import registers jobs; the worker imports them all at start.
-JOB_MODULES: list[str] = ["corps.models_registry", "corps.jobs", "cases.evidence.jobs"]
+JOB_MODULES: list[str] = [
+    "corps.models_registry",
+    "corps.jobs",
+    "cases.evidence.jobs",
+    "geo.hotspot_cache",
+]
 
 
 def job(name: str) -> Callable[[JobFunc], JobFunc]:
@@ -44,6 +49,7 @@ def enqueue_after_commit(session: AsyncSession, name: str, **kwargs: Any) -> Non
     """Queue a job to be sent to Redis only once the session's transaction commits."""
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
+    # arq options such as _job_id (which makes a repeated enqueue a no-op) pass through
     session.info.setdefault("pending_jobs", []).append((name, kwargs))
 
 

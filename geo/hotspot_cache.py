@@ -1,0 +1,191 @@
+"""Hotspot results cached per viewer scope and filter set, recomputed by a job as cases change."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases.filters import CaseFilters
+from cases.models import Case
+from corps.audit import canonical_json
+from corps.auth.actor import Role
+from corps.jobs import enqueue_after_commit, job
+from geo.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
+from geo.models import HotspotResult
+
+INLINE_MAX_CASES = 20_000  # above this the analysis runs in the worker, never in a request
+
+
+@dataclasses.dataclass(frozen=True)
+class HotspotParams:
+    """What was asked: the method and its parameters."""
+
+    method: str
+    distance_km: float
+    min_cases: int
+    cell_km: float
+
+
+def _filters_json(filters: CaseFilters) -> dict[str, Any]:
+    raw = dataclasses.asdict(filters)
+    return {
+        k: (v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in raw.items()
+        if v is not None
+    }
+
+
+def cache_key(
+    scope: HotspotScope, params: HotspotParams, filters: CaseFilters
+) -> tuple[str, dict[str, Any]]:
+    """A stable key and the JSON to rebuild the request in a job."""
+    spec = {
+        "scope": {"role": scope.role.value, "organization_id": str(scope.organization_id)},
+        "params": {
+            "method": params.method,
+            "distance_km": float(params.distance_km),
+            "min_cases": int(params.min_cases),
+            "cell_km": float(params.cell_km),
+        },
+        "filters": _filters_json(filters),
+    }
+    return hashlib.sha256(canonical_json(spec)).hexdigest(), spec
+
+
+def _filters_from(spec: dict[str, Any]) -> CaseFilters:
+    values = dict(spec)
+    if "bbox" in values:
+        values["bbox"] = tuple(values["bbox"])
+    if "organization_id" in values:
+        values["organization_id"] = uuid.UUID(values["organization_id"])
+    if "updated_after" in values:
+        values["updated_after"] = datetime.fromisoformat(values["updated_after"])
+    return CaseFilters(**values)
+
+
+async def cases_fingerprint(session: AsyncSession) -> str:
+    """Changes whenever any case is created, changed or archived."""
+    latest, count = (
+        await session.execute(select(func.max(Case.updated_at), func.count()).select_from(Case))
+    ).one()
+    return f"{latest.isoformat() if latest else '-'}|{count}"
+
+
+async def analyse(
+    session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
+) -> dict[str, Any]:
+    """Run the analysis now and return a GeoJSON FeatureCollection."""
+    if params.method == "dbscan":
+        features = await dbscan_clusters(
+            session, scope, filters, distance_km=params.distance_km, min_cases=params.min_cases
+        )
+    else:
+        features = await hexagon_hotspots(session, scope, filters, cell_km=params.cell_km)
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "metadata": {
+            "method": params.method,
+            **dataclasses.asdict(params),
+            "computed_at": datetime.now(UTC).isoformat(),
+            "counts_only": scope.counts_only,
+        },
+    }
+
+
+async def _store(session: AsyncSession, key: str, spec: dict[str, Any], **values: Any) -> None:
+    row = {"cache_key": key, "params": spec, **values}
+    await session.execute(
+        insert(HotspotResult)
+        .values(row)
+        .on_conflict_do_update(
+            index_elements=["cache_key"], set_={k: v for k, v in row.items() if k != "cache_key"}
+        )
+    )
+
+
+async def hotspots(
+    session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
+) -> tuple[dict[str, Any] | None, str]:
+    """The result and its state: `fresh`, `computed`, `stale` (recomputing) or `queued`."""
+    key, spec = cache_key(scope, params, filters)
+    fingerprint = await cases_fingerprint(session)
+    cached = await session.get(HotspotResult, key)
+    if cached and cached.status == "done" and cached.cases_fingerprint == fingerprint:
+        return cached.result, "fresh"
+    pts = points(scope, filters)
+    count = await session.scalar(select(func.count()).select_from(pts)) or 0
+    if count <= INLINE_MAX_CASES:
+        result = await analyse(session, scope, params, filters)
+        await _store(
+            session,
+            key,
+            spec,
+            status="done",
+            result=result,
+            cases_fingerprint=fingerprint,
+            computed_at=datetime.now(UTC),
+            error=None,
+        )
+        return result, "computed"
+    if not cached or cached.status not in ("queued", "running"):
+        await _store(
+            session,
+            key,
+            spec,
+            status="queued",
+            result=cached.result if cached else None,
+            cases_fingerprint=cached.cases_fingerprint if cached else None,
+        )
+        enqueue_after_commit(session, "hotspots.compute", cache_key=key, _job_id=f"hotspots:{key}")
+    previous = cached.result if cached else None
+    return previous, "stale" if previous else "queued"
+
+
+async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str) -> str:
+    """Recompute one cached analysis from its stored request; safe to run twice."""
+    async with session_factory() as session, session.begin():
+        row = await session.get(HotspotResult, key, with_for_update=True)
+        if row is None:
+            return "missing"
+        fingerprint = await cases_fingerprint(session)
+        if row.status == "done" and row.cases_fingerprint == fingerprint:
+            return "fresh"
+        row.status = "running"
+        spec = row.params
+    scope = HotspotScope(
+        role=Role(spec["scope"]["role"]),
+        organization_id=uuid.UUID(spec["scope"]["organization_id"]),
+    )
+    params = HotspotParams(**spec["params"])
+    try:
+        async with session_factory() as session, session.begin():
+            result = await analyse(session, scope, params, _filters_from(spec["filters"]))
+            await _store(
+                session,
+                key,
+                spec,
+                status="done",
+                result=result,
+                cases_fingerprint=fingerprint,
+                computed_at=datetime.now(UTC),
+                error=None,
+            )
+    except Exception as exc:
+        async with session_factory() as failed, failed.begin():
+            await _store(failed, key, spec, status="failed", error=str(exc)[:2000])
+        raise
+    return "done"
+
+
+@job("hotspots.compute")
+async def compute_job(ctx: dict[str, Any], *, cache_key: str) -> str:
+    """arq entry point for recompute."""
+    return await recompute(ctx["sessionmaker"], cache_key)

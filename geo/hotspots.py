@@ -1,0 +1,239 @@
+"""Hotspot analysis in SQL: DBSCAN clusters in metres, equal-area hexagons and Getis-Ord Gi*.
+
+DBSCAN runs twice: a first pass in Web Mercator with a distance widened for the most poleward
+point (a superset of the true neighbours), then each candidate cluster again in an azimuthal
+equidistant projection centred on it, where the distance in metres is true to within a few
+metres. Hexagons are laid on EPSG:6933 (equal-area) so every cell covers the same ground.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Float, bindparam, case, cast, func, literal, null, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from cases.filters import CaseFilters
+from cases.models import Case
+from cases.visibility import case_visibility
+from corps.auth.actor import Actor, Role
+from geo.privacy import PUBLIC_CELL_DEG, cell_size, generalized_centroid
+
+EQUAL_AREA_SRID = 6933
+MAX_LATITUDE = 85.0
+
+
+@dataclass(frozen=True)
+class HotspotScope:
+    """Whose view the analysis is for: it decides which cases count and how exactly."""
+
+    role: Role
+    organization_id: uuid.UUID
+
+    @classmethod
+    def of(cls, actor: Actor) -> HotspotScope:
+        """The scope of an actor."""
+        return cls(role=actor.role, organization_id=actor.organization_id)
+
+    @property
+    def counts_only(self) -> bool:
+        """Paralegals see other organizations' cases as counts, never as places or topics."""
+        return self.role in (Role.paralegal, Role.org_admin)
+
+    def actor(self) -> Actor:
+        """A stand-in actor for the visibility and privacy rules of this scope."""
+        return Actor(
+            user_id=uuid.UUID(int=0), email="", role=self.role, organization_id=self.organization_id
+        )
+
+
+def _cell(scope: HotspotScope) -> ColumnElement[Any]:
+    if scope.counts_only:  # own cases exact; every other organization's at the public grid
+        own = Case.organization_id == literal(scope.organization_id)
+        return cast(case((own, null()), else_=literal(PUBLIC_CELL_DEG)), Float)
+    return cell_size(
+        scope.actor(), sensitivity=Case.sensitivity, organization_id=Case.organization_id
+    )
+
+
+def points(scope: HotspotScope, filters: CaseFilters) -> Any:
+    """CTE of the cases the analysis counts, one point each, generalized for the scope."""
+    live = Case.archived_at.is_(None)
+    visible = live if scope.counts_only else case_visibility(scope.actor())
+    return (
+        select(
+            Case.id,
+            Case.organization_id,
+            Case.country,
+            func.array_to_string(Case.issue_types, ",").label("issue_types"),
+            generalized_centroid(Case.centroid, _cell(scope)).label("pt"),
+        )
+        .where(visible, *filters.clauses())
+        .cte("pts")
+    )
+
+
+async def dbscan_clusters(
+    session: AsyncSession,
+    scope: HotspotScope,
+    filters: CaseFilters,
+    *,
+    distance_km: float,
+    min_cases: int,
+) -> list[dict[str, Any]]:
+    """DBSCAN clusters of cases within distance_km of each other, as GeoJSON features."""
+    pts = points(scope, filters)
+    max_lat = await session.scalar(select(func.max(func.abs(func.ST_Y(pts.c.pt)))))
+    if max_lat is None:
+        return []
+    eps_m = distance_km * 1000
+    eps_mercator = eps_m / math.cos(math.radians(min(float(max_lat), MAX_LATITUDE)))
+    first = select(
+        pts,
+        func.ST_ClusterDBSCAN(
+            func.ST_Transform(pts.c.pt, 3857), bindparam("eps_c", eps_mercator), min_cases
+        )
+        .over(order_by=pts.c.id)
+        .label("candidate"),
+    ).cte("first")
+    centres = (
+        select(first.c.candidate, func.ST_Centroid(func.ST_Collect(first.c.pt)).label("c"))
+        .where(first.c.candidate.is_not(None))
+        .group_by(first.c.candidate)
+        .cte("centres")
+    )
+    aeqd = func.concat(
+        "+proj=aeqd +lat_0=",
+        func.ST_Y(centres.c.c),
+        " +lon_0=",
+        func.ST_X(centres.c.c),
+        " +datum=WGS84 +units=m +no_defs",
+    )
+    second = (
+        select(
+            first,
+            func.ST_ClusterDBSCAN(
+                func.ST_Transform(first.c.pt, aeqd), bindparam("eps_m", eps_m), min_cases
+            )
+            .over(partition_by=first.c.candidate, order_by=first.c.id)
+            .label("sub"),
+        )
+        .join(centres, centres.c.candidate == first.c.candidate)
+        .cte("second")
+    )
+    hull = func.ST_ConvexHull(func.ST_Collect(second.c.pt))
+    rows = (
+        await session.execute(
+            select(
+                func.ST_AsGeoJSON(_polygon(hull, eps_m / 4), 7).label("geometry"),
+                func.count().label("case_count"),
+                func.count(func.distinct(second.c.organization_id)).label("organization_count"),
+                func.string_agg(second.c.issue_types, ",").label("issue_types"),
+                func.array_agg(func.distinct(second.c.country)).label("countries"),
+            )
+            .where(second.c.sub.is_not(None))
+            .group_by(second.c.candidate, second.c.sub)
+            .order_by(func.count().desc())
+        )
+    ).all()
+    return [_cluster_feature(row, scope) for row in rows]
+
+
+def _polygon(geometry: Any, buffer_m: float) -> Any:
+    """The hull itself when it is an area, else a small buffer around it (a point or a line)."""
+    buffered = func.ST_Buffer(func.geography(geometry), buffer_m)
+    return case((func.ST_Dimension(geometry) == 2, geometry), else_=func.geometry(buffered))
+
+
+def _cluster_feature(row: Any, scope: HotspotScope) -> dict[str, Any]:
+    import orjson
+
+    properties: dict[str, Any] = {
+        "case_count": row.case_count,
+        "organization_count": row.organization_count,
+    }
+    if not scope.counts_only:
+        properties["issue_types"] = sorted({t for t in (row.issue_types or "").split(",") if t})
+        properties["countries"] = sorted(c for c in row.countries if c)
+    return {"type": "Feature", "geometry": orjson.loads(row.geometry), "properties": properties}
+
+
+HEXAGON_GI_SQL = """
+WITH cells AS (
+  SELECT h.i, h.j, count(*) AS x
+  FROM pts
+  CROSS JOIN LATERAL (
+    SELECT g.i, g.j FROM ST_HexagonGrid(:size, ST_Transform(pts.pt, 6933)) g
+    WHERE ST_Intersects(g.geom, ST_Transform(pts.pt, 6933)) LIMIT 1
+  ) h
+  WHERE abs(ST_Y(pts.pt)) < 85
+  GROUP BY h.i, h.j
+),
+study AS (  -- the occupied cells and their neighbours: empty cells count as zeros
+  SELECT DISTINCT ring.i, ring.j
+  FROM cells c
+  CROSS JOIN LATERAL ST_HexagonGrid(:size, ST_Expand(ST_Hexagon(:size, c.i, c.j), :size)) ring
+  WHERE ST_DWithin(ST_Centroid(ring.geom), ST_Centroid(ST_Hexagon(:size, c.i, c.j)), :neighbour)
+),
+area AS (
+  SELECT s.i, s.j, coalesce(c.x, 0)::float8 AS x, ST_Centroid(ST_Hexagon(:size, s.i, s.j)) AS centre
+  FROM study s LEFT JOIN cells c USING (i, j)
+),
+stats AS (
+  SELECT count(*)::float8 AS n, avg(x) AS xbar, sqrt(greatest(avg(x * x) - avg(x) ^ 2, 0)) AS s
+  FROM area
+),
+lagged AS (
+  SELECT a.i, a.j, a.x, a.centre, sum(b.x) AS local_sum, count(*)::float8 AS w
+  FROM area a JOIN area b
+    ON b.i BETWEEN a.i - 1 AND a.i + 1 AND b.j BETWEEN a.j - 1 AND a.j + 1
+   AND ST_DWithin(a.centre, b.centre, :neighbour)
+  GROUP BY a.i, a.j, a.x, a.centre
+)
+SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326), 7)
+         AS geometry,
+       l.x::int AS case_count,
+       CASE WHEN st.s = 0 OR st.n < 2 THEN NULL
+            ELSE (l.local_sum - st.xbar * l.w)
+                 / (st.s * sqrt((st.n * l.w - l.w * l.w) / (st.n - 1))) END AS z_score
+FROM lagged l CROSS JOIN stats st
+WHERE l.x > 0
+ORDER BY l.x DESC, l.i, l.j
+"""
+
+
+async def hexagon_hotspots(
+    session: AsyncSession, scope: HotspotScope, filters: CaseFilters, *, cell_km: float
+) -> list[dict[str, Any]]:
+    """Hexagons of cell_km across on an equal-area grid, with counts and Getis-Ord Gi*."""
+    import orjson
+
+    pts = points(scope, filters)
+    size = (
+        cell_km * 1000 / math.sqrt(3)
+    )  # ST_HexagonGrid's size is the edge; cell_km is flat to flat
+    query = select(text("*")).select_from(text(f"({HEXAGON_GI_SQL}) AS gi"))
+    statement = query.add_cte(pts).params(size=size, neighbour=cell_km * 1000 * 1.01)
+    rows = (await session.execute(statement)).all()
+    features = []
+    for row in rows:
+        z = None if row.z_score is None else float(row.z_score)
+        p = None if z is None else math.erfc(abs(z) / math.sqrt(2))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": orjson.loads(row.geometry),
+                "properties": {
+                    "case_count": row.case_count,
+                    "z_score": z,
+                    "p_value": p,
+                    "hot": bool(z is not None and z > 0 and p is not None and p < 0.05),
+                    "cold": bool(z is not None and z < 0 and p is not None and p < 0.05),
+                },
+            }
+        )
+    return features
