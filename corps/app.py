@@ -28,12 +28,13 @@ def _routers() -> list[object]:
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
-    from geo import hotspots_api, tiles
+    from geo import export, hotspots_api, tiles
 
     return [
         health.router,
         members_api.router,
         organizations_api.router,
+        export.router,  # before the cases router: /cases/export is not a case id
         cases_api.router,
         evidence_api.router,
         tiles.router,
