@@ -142,6 +142,8 @@ class ResponsibleActor(Base):
     name: Mapped[str] = mapped_column(String(300))
     normalized_name: Mapped[str] = mapped_column(String(300), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actors.id"), index=True)
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("actors.id"))
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -1,5 +1,14 @@
 """Imports every ORM model so Alembic and the worker see the whole schema."""
 
+from cases.advocacy.models import (
+    ActorAlias,
+    Campaign,
+    CampaignCase,
+    CaseFlag,
+    MergeCandidate,
+    Suggestion,
+)
+from cases.dossiers.models import Dossier
 from cases.evidence.models import CustodyEvent, Evidence
 from cases.models import (
     Case,
@@ -17,20 +26,27 @@ from geo.models import HotspotResult, LayerFeature, LayerFeaturePart, ReferenceL
 
 metadata = Base.metadata
 __all__ = [
+    "ActorAlias",
     "AuditEntry",
+    "Campaign",
+    "CampaignCase",
     "Case",
     "CaseEvent",
+    "CaseFlag",
     "CaseRespondent",
     "CustodyEvent",
+    "Dossier",
     "Evidence",
     "HotspotResult",
     "IssueType",
     "LayerFeature",
     "LayerFeaturePart",
+    "MergeCandidate",
     "Organization",
     "ReferenceCounter",
     "ReferenceLayer",
     "ResponsibleActor",
+    "Suggestion",
     "User",
     "metadata",
 ]

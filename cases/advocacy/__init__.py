@@ -1,0 +1,1 @@
+"""Collective advocacy: respondent resolution, suggestions, flags and campaigns."""

@@ -1,0 +1,1 @@
+"""Dossiers: export jobs, renderers and offline verification."""
