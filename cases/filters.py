@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import func, or_
+from sqlalchemy import func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Case
@@ -40,6 +40,7 @@ class CaseFilters:
     sensitivity: str | None = None
     q: str | None = None
     updated_after: datetime | None = None
+    within_layer: uuid.UUID | None = None
 
     def clauses(self, case: Any = Case) -> list[ColumnElement[bool]]:
         """WHERE clauses for these filters on `case`."""
@@ -73,7 +74,23 @@ class CaseFilters:
             out.append(case.search.op("@@")(func.websearch_to_tsquery("simple", self.q)))
         if self.updated_after:
             out.append(case.updated_at > self.updated_after)
+        if self.within_layer:
+            out.append(within_layer_clause(self.within_layer, case))
         return out
+
+
+def within_layer_clause(layer_id: uuid.UUID, case: Any = Case) -> ColumnElement[bool]:
+    """EXISTS: the case intersects a feature of the layer (through the parts' GiST index)."""
+    from geo.models import LayerFeaturePart
+
+    return (
+        select(LayerFeaturePart.id)
+        .where(
+            LayerFeaturePart.layer_id == layer_id,
+            func.ST_Intersects(LayerFeaturePart.geometry, case.geometry),
+        )
+        .exists()
+    )
 
 
 def case_filters(
@@ -87,6 +104,9 @@ def case_filters(
     sensitivity: Annotated[str | None, Query(pattern="^(normal|sensitive|high_risk)$")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     updated_after: datetime | None = None,
+    within_layer: Annotated[
+        uuid.UUID | None, Query(description="only cases touching a feature of this layer")
+    ] = None,
 ) -> CaseFilters:
     """Read the case filters from the query string."""
     return CaseFilters(
@@ -98,4 +118,5 @@ def case_filters(
         sensitivity=sensitivity,
         q=q,
         updated_after=updated_after,
+        within_layer=within_layer,
     )

@@ -28,7 +28,7 @@ def _routers() -> list[object]:
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
-    from geo import export, hotspots_api, tiles
+    from geo import export, hotspots_api, layers, tiles
 
     return [
         health.router,
@@ -39,6 +39,7 @@ def _routers() -> list[object]:
         evidence_api.router,
         tiles.router,
         hotspots_api.router,
+        layers.router,
     ]
 
 
