@@ -40,7 +40,8 @@ format: venv
 test: venv services lint
 	$(VENV)/pytest $(PYTEST_ARGS)
 
-bench: venv services
+bench: venv
+	@EJ_DATABASES=ejcorps_bench bash scripts/bootstrap.sh
 	$(VENV)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -18,9 +18,7 @@ from sqlalchemy import Select, func, select, text, true, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
-from cases.filters import within_layer_clause
 from cases.models import Case
 from cases.visibility import readable_case
 from corps.audit import append_audit
@@ -40,7 +38,7 @@ from geo.layers_io import (
     receive_layer_file,
     sniff_layer_format,
 )
-from geo.models import LAYER_KINDS, LayerFeature, LayerFeaturePart, ReferenceLayer
+from geo.models import LAYER_KINDS, LayerFeature, ReferenceLayer
 from geo.privacy import cell_size
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024

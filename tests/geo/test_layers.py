@@ -21,11 +21,11 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.filters import within_layer_clause
 from cases.models import Case
 from corps.audit import AuditEntry
 from corps.errors import PayloadTooLarge
 from corps.settings import Settings
-from geo import layers
 from geo.layers_io import receive_layer_file
 from geo.models import LayerFeature, LayerFeaturePart, ReferenceLayer
 from tests.factories import Person, make_case, make_person
@@ -565,7 +565,7 @@ async def test_overlaps_report_the_share_of_a_case_inside_a_concession(
     ids = set(
         await db.scalars(
             select(Case.id).where(
-                layers.within_layer_clause(uuid.UUID(layer["id"])),
+                within_layer_clause(uuid.UUID(layer["id"])),
                 Case.id.in_([half["id"], point["id"], outside["id"]]),
             )
         )
