@@ -1,0 +1,85 @@
+"""`python -m bench` (or `make bench`): run the performance suite and write bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from bench import lists, upload
+from bench.common import BENCH_DATABASE_URL, RESULTS, Table, bench_settings
+from cases.seed import seed_cases
+from corps.auth.tokens import issue_token
+from corps.cli import run_migrations
+from corps.members.models import User
+from corps.seed import seed_organizations, seed_users
+
+
+async def prepare(cases: int) -> tuple[str, str]:
+    """Migrate and seed the bench database; return the coordinator's and a paralegal's ids."""
+    await asyncio.to_thread(run_migrations, BENCH_DATABASE_URL)
+    engine = create_async_engine(BENCH_DATABASE_URL)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        orgs = await seed_organizations(session)
+        await seed_users(session, orgs)
+        await session.commit()
+        print(f"seeding up to {cases:,} cases…", flush=True)
+        await seed_cases(session, orgs, total=cases)
+        await session.commit()
+        users = {u.role: u for u in await session.scalars(select(User))}
+    await engine.dispose()
+    return str(users["coordinator"].id), str(users["paralegal"].id)
+
+
+async def main() -> None:
+    """Run the chosen benchmarks and write the table."""
+    parser = argparse.ArgumentParser(description="EJ Corps performance suite")
+    parser.add_argument("--cases", type=int, default=100_000, help="cases in the bench database")
+    parser.add_argument("--upload-mb", type=int, default=200, help="size of each upload")
+    parser.add_argument("--skip-upload", action="store_true")
+    parser.add_argument("--skip-lists", action="store_true")
+    args = parser.parse_args()
+    coordinator_id, paralegal_id = await prepare(args.cases)
+    table = Table()
+    with tempfile.TemporaryDirectory(prefix="ejbench-") as tmp:
+        settings = bench_settings(Path(tmp) / "storage")
+        import uuid
+
+        coordinator, _ = issue_token(settings, uuid.UUID(coordinator_id))
+        paralegal, _ = issue_token(settings, uuid.UUID(paralegal_id))
+        if not args.skip_lists:
+            await lists.run(settings, coordinator, args.cases, table)
+        if not args.skip_upload:
+            case_id = await _a_case_of(settings, paralegal)
+            await upload.run(settings, paralegal, case_id, Path(tmp), table, args.upload_mb)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
+    report = f"# Benchmarks {stamp}\n\n{table.markdown()}"
+    (RESULTS / "latest.md").write_text(report)
+    print("\n" + report)
+
+
+async def _a_case_of(settings: object, token: str) -> str:
+    import httpx
+
+    from tests.factories import case_body
+    from tests.live import live_server
+
+    async with (
+        live_server(settings) as server,
+        httpx.AsyncClient(  # type: ignore[arg-type]
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as client,
+    ):
+        response = await client.post("/api/v1/cases", json=case_body())
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,72 @@
+"""Shared pieces of the benchmarks: the bench database, a live server, timing and the table."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corps.settings import Settings
+
+BENCH_DATABASE_URL = os.environ.get(
+    "EJ_BENCH_DATABASE_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_bench"
+)
+RESULTS = Path(__file__).parent / "results"
+
+
+def bench_settings(storage: Path) -> Settings:
+    """Settings for the benchmark's own database, Redis db and storage folder."""
+    return Settings(
+        env="test",
+        database_url=BENCH_DATABASE_URL,
+        redis_url="redis://127.0.0.1:6379/3",
+        storage_url=f"file://{storage}",
+        secret_key="bench-secret-key-that-is-long-enough-000000",  # noqa: S106 (local bench)
+        max_upload_mb=1024,
+    )
+
+
+async def timed(call: Callable[[], Awaitable[object]], repeat: int) -> list[float]:
+    """Wall-clock seconds of `repeat` sequential calls."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+@dataclass
+class Table:
+    """Rows of (measure, value, baseline, ratio, target, note) printed as Markdown."""
+
+    rows: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+
+    def add(
+        self,
+        measure: str,
+        value: str,
+        baseline: str = "",
+        ratio: str = "",
+        target: str = "",
+        note: str = "",
+    ) -> None:
+        """Add one row."""
+        self.rows.append((measure, value, baseline, ratio, target, note))
+        print(f"  {measure}: {value} {('vs ' + baseline) if baseline else ''} {ratio}", flush=True)
+
+    def markdown(self) -> str:
+        """The table as Markdown."""
+        head = (
+            "| measure | value | baseline (same run) | ratio | target | note |\n"
+            "|---|---|---|---|---|---|\n"
+        )
+        return head + "\n".join("| " + " | ".join(r) + " |" for r in self.rows) + "\n"
+
+
+def median_ms(samples: list[float]) -> float:
+    """The median of samples in milliseconds."""
+    return statistics.median(samples) * 1000
