@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Case
@@ -42,24 +42,23 @@ class CaseFilters:
     updated_after: datetime | None = None
     within_layer: uuid.UUID | None = None
 
-    def clauses(self, case: Any = Case) -> list[ColumnElement[bool]]:
-        """WHERE clauses for these filters on `case`."""
+    def clauses(
+        self, case: Any = Case, *, cell: ColumnElement[Any] | None = None
+    ) -> list[ColumnElement[bool]]:
+        """WHERE clauses for these filters on `case`.
+
+        `cell` is the viewer's generalization (geo.privacy.cell_size): where it is not NULL the
+        filters see only what the viewer sees, so shrinking a bbox, searching a place name or
+        choosing a fine layer cannot locate a case whose location is hidden.
+        """
+        from geo.privacy import generalized_geometry
+
+        shown = case.geometry
+        if cell is not None:
+            shown = generalized_geometry(case.geometry, case.centroid, cell)
         out: list[ColumnElement[bool]] = []
         if self.bbox:
-            minx, miny, maxx, maxy = self.bbox
-            if minx <= maxx:
-                out.append(
-                    case.geometry.intersects(func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326))
-                )
-            else:
-                out.append(
-                    or_(
-                        case.geometry.intersects(func.ST_MakeEnvelope(minx, miny, 180, maxy, 4326)),
-                        case.geometry.intersects(
-                            func.ST_MakeEnvelope(-180, miny, maxx, maxy, 4326)
-                        ),
-                    )
-                )
+            out.append(_bbox_clause(self.bbox, case.geometry, shown, generalized=cell is not None))
         if self.issue_type:
             out.append(case.issue_types.contains([self.issue_type]))
         if self.status:
@@ -71,23 +70,53 @@ class CaseFilters:
         if self.sensitivity:
             out.append(case.sensitivity == self.sensitivity)
         if self.q:
-            out.append(case.search.op("@@")(func.websearch_to_tsquery("simple", self.q)))
+            query = func.websearch_to_tsquery("simple", self.q)
+            out.append(case.search.op("@@")(query))
+            if cell is not None:  # the indexed document holds the place name: match without it
+                unplaced = func.to_tsvector(
+                    literal_column("'simple'::regconfig"),
+                    func.concat_ws(" ", case.title, case.respondent_names, case.summary),
+                )
+                out.append(cell.is_(None) | unplaced.op("@@")(query))
         if self.updated_after:
             out.append(case.updated_at > self.updated_after)
         if self.within_layer:
-            out.append(within_layer_clause(self.within_layer, case))
+            out.append(within_layer_clause(self.within_layer, case, shown))
         return out
 
 
-def within_layer_clause(layer_id: uuid.UUID, case: Any = Case) -> ColumnElement[bool]:
-    """EXISTS: the case intersects a feature of the layer (through the parts' GiST index)."""
+def _bbox_clause(
+    bbox: BBox, geometry: Any, shown: Any, *, generalized: bool
+) -> ColumnElement[bool]:
+    """Match the shown geometry; the && on the true one only narrows through the index."""
+    from geo.privacy import PUBLIC_CELL_DEG
+
+    minx, miny, maxx, maxy = bbox
+    spans = [(minx, maxx)] if minx <= maxx else [(minx, 180.0), (-180.0, maxx)]
+    matches = []
+    for west, east in spans:
+        envelope = func.ST_MakeEnvelope(west, miny, east, maxy, 4326)
+        if not generalized:
+            matches.append(geometry.intersects(envelope))
+            continue
+        near = geometry.op("&&")(func.ST_Expand(envelope, PUBLIC_CELL_DEG))
+        matches.append(and_(near, func.ST_Intersects(shown, envelope)))
+    return or_(*matches)
+
+
+def within_layer_clause(
+    layer_id: uuid.UUID, case: Any = Case, shown: Any = None
+) -> ColumnElement[bool]:
+    """EXISTS: the case (as shown) intersects a feature of the layer, via the parts' index."""
     from geo.models import LayerFeaturePart
 
     return (
         select(LayerFeaturePart.id)
         .where(
             LayerFeaturePart.layer_id == layer_id,
-            func.ST_Intersects(LayerFeaturePart.geometry, case.geometry),
+            func.ST_Intersects(
+                LayerFeaturePart.geometry, case.geometry if shown is None else shown
+            ),
         )
         .exists()
     )

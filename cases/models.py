@@ -136,7 +136,15 @@ class ResponsibleActor(Base):
     """A company, agency or other party named as respondent, shared across organizations."""
 
     __tablename__ = "actors"
-    __table_args__ = (CheckConstraint(f"kind IN {_in(ACTOR_KINDS)}", name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint(f"kind IN {_in(ACTOR_KINDS)}", name="kind_known"),
+        Index(
+            "ix_actors_normalized_name_trgm",
+            "normalized_name",
+            postgresql_using="gin",
+            postgresql_ops={"normalized_name": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(300))

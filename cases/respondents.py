@@ -76,6 +76,17 @@ async def resolve_actors(
         select(ResponsibleActor).where(ResponsibleActor.normalized_name.in_(wanted))
     )
     by_key = {actor.normalized_name: actor for actor in found}
+    merged = {a.merged_into for a in by_key.values() if a.merged_into}
+    if merged:  # a confirmed merge redirects the name to the actor it was folded into
+        targets = {
+            a.id: a
+            for a in await session.scalars(
+                select(ResponsibleActor).where(ResponsibleActor.id.in_(merged))
+            )
+        }
+        by_key = {
+            k: targets.get(a.merged_into, a) if a.merged_into else a for k, a in by_key.items()
+        }
     return [by_key[actor_key(name, kind, country)] for name, kind in respondents]
 
 

@@ -13,24 +13,53 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Case, CaseEvent, CaseRespondent
-from cases.respondents import resolve_actors
+from cases.respondents import normalize_name, resolve_actors
 from corps.demo_data import COUNTRIES, DemoCountry
 from corps.organizations.models import Organization
 
 BATCH = 1000
 SITES_PER_COUNTRY = 4
-# Fictional respondents; several operate in many countries under different spellings.
-MULTINATIONALS = [
-    [
-        "Sino-Atlantic Mining Group",
-        "SINO ATLANTIC MINING GROUP LTD",
-        "Sino Atlantic Mining Group S.A.",
-    ],
-    ["Greenleaf Palm Holdings", "Greenleaf Palm Holdings Pte. Ltd.", "PT Greenleaf Palm Holdings"],
-    ["Meridian Oil & Gas", "Meridian Oil and Gas Plc", "MERIDIAN OIL & GAS LIMITED"],
-    ["Tellus Cement", "Tellus Cement Company", "Tellus Cement Co."],
-    ["Acme Quarries", "ACME Quarries Ltd.", "Acme Quarries Limited"],
-]
+# Fictional respondents. Each group works in a few countries, named in several spellings;
+# some cases name a subsidiary, and some local names differ by more than a legal form.
+MULTINATIONALS = {
+    "mining": (
+        ["SL", "LR", "GH", "CD", "ZA"],
+        [
+            "Sino-Atlantic Mining Group",
+            "SINO ATLANTIC MINING GROUP LTD",
+            "Sino Atlantic Mining Group S.A.",
+            "Sino-Atlantic Minerals (Sierra Leone) Ltd",
+        ],
+    ),
+    "land": (
+        ["ID", "PH", "KH", "MM", "LR"],
+        [
+            "Greenleaf Palm Holdings",
+            "Greenleaf Palm Holdings Pte. Ltd.",
+            "PT Greenleaf Palm Holdings",
+            "Greenleaf Palm Plantations",
+        ],
+    ),
+    "oil": (
+        ["NG", "UG", "MZ", "EC", "US"],
+        [
+            "Meridian Oil & Gas",
+            "Meridian Oil and Gas Plc",
+            "MERIDIAN OIL & GAS LIMITED",
+            "Meridian Petroleum",
+        ],
+    ),
+    "air": (
+        ["KE", "TZ", "IN", "NP", "BD"],
+        ["Tellus Cement", "Tellus Cement Company", "Tellus Cement Co.", "Tellus Cements"],
+    ),
+    "water": (
+        ["BR", "CO", "PE", "MX", "GT", "HN"],
+        ["Andes Hydro Consortium", "Andes Hydro Consortium S.A.", "Consorcio Andes Hydro"],
+    ),
+}
+SUBSIDIARIES = {"Sino-Atlantic Minerals (Sierra Leone) Ltd": "Sino-Atlantic Mining Group"}
+LOCAL_COMPANIES = ["{region} Aggregates Ltd", "{region} Sand Traders", "{region} Timber Co."]
 LOCAL_AGENCIES = [
     "Ministry of Mines",
     "National Environment Agency",
@@ -113,7 +142,11 @@ def _demo_case(index: int, org: Organization, country: DemoCountry) -> dict[str,
     ewkt, precision = _geometry(rng, site_lon + rng.gauss(0, 0.04), site_lat + rng.gauss(0, 0.04))
     template, issue_types = TEMPLATES[rng.choice(list(TEMPLATES))]
     place = rng.choice(PLACES)
-    respondents = [(rng.choice(rng.choice(MULTINATIONALS)), "company")]
+    group = next((g for g in MULTINATIONALS.values() if country.code in g[0]), None)
+    if group and rng.random() < 0.6:
+        respondents = [(rng.choice(group[1]), "company")]
+    else:
+        respondents = [(rng.choice(LOCAL_COMPANIES).format(region=country.region), "company")]
     if rng.random() < 0.3:
         respondents.append((rng.choice(LOCAL_AGENCIES), "government_agency"))
     opened = date(2024, 1, 1) + timedelta(days=rng.randint(0, 1000))
@@ -168,7 +201,20 @@ async def seed_cases(session: AsyncSession, orgs: dict[str, Organization], *, to
             for i in range(start, min(start + BATCH, total))
         ]
         await _insert_batch(session, rows, {o.id: o for o in demo_orgs})
+    await _group_subsidiaries(session)
     return max(existing, total)
+
+
+async def _group_subsidiaries(session: AsyncSession) -> None:
+    """Record the demo subsidiaries under their groups, as a coordinator would."""
+    for child, parent in SUBSIDIARIES.items():
+        await session.execute(
+            text(
+                "UPDATE actors SET parent_id = (SELECT id FROM actors WHERE normalized_name = :p) "
+                "WHERE normalized_name = :c AND parent_id IS NULL"
+            ),
+            {"p": normalize_name(parent), "c": normalize_name(child)},
+        )
 
 
 async def _insert_batch(

@@ -26,6 +26,7 @@ from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unpr
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
 from geo.geometry import check_geometry, to_ewkt
+from geo.privacy import viewer_cell
 
 NEXT_REFERENCE = text(
     "INSERT INTO case_reference_counters (organization_id, year, last_number) "
@@ -247,7 +248,7 @@ async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
 ) -> tuple[list[CaseRead], str | None]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
-    stmt = case_rows(actor).where(*filters.clauses())
+    stmt = case_rows(actor).where(*filters.clauses(cell=viewer_cell(actor)))
     syncing = filters.updated_after is not None
     key = (Case.updated_at, Case.id) if syncing else (Case.created_at, Case.id)
     if page.after:

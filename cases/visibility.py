@@ -23,7 +23,11 @@ def case_visibility(actor: Actor, case: Any = Case) -> ColumnElement[bool]:
         return live & true()
     if actor.role in (Role.paralegal, Role.org_admin):
         return live & (case.organization_id == actor.organization_id)
-    # Campaigners read the cases of campaigns; campaigns arrive with collective advocacy.
+    if actor.role == Role.campaigner:
+        from cases.advocacy.models import CampaignCase
+
+        in_a_campaign = select(CampaignCase.case_id).where(CampaignCase.case_id == case.id)
+        return live & in_a_campaign.exists()
     return live & false()
 
 

@@ -24,11 +24,12 @@ API_DESCRIPTION = (
 
 def _routers() -> list[object]:
     from cases import api as cases_api
+    from cases.advocacy import api as advocacy_api
     from cases.evidence import api as evidence_api
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
-    from geo import export, hotspots_api, layers, tiles
+    from geo import export, features, hotspots_api, layers, tiles
 
     return [
         health.router,
@@ -37,9 +38,11 @@ def _routers() -> list[object]:
         export.router,  # before the cases router: /cases/export is not a case id
         cases_api.router,
         evidence_api.router,
+        advocacy_api.router,
         tiles.router,
         hotspots_api.router,
         layers.router,
+        features.router,
     ]
 
 

@@ -30,6 +30,7 @@ JOB_MODULES: list[str] = [
     "corps.jobs",
     "cases.evidence.jobs",
     "geo.hotspot_cache",
+    "cases.advocacy.jobs",
 ]
 
 

@@ -96,7 +96,7 @@ def export_rows(actor: Actor, filters: CaseFilters, level: Level) -> Any:
         func.ST_AsGeoJSON(shown, 15).label("geometry_json"),
         func.ST_AsKML(shown, 15).label("geometry_kml"),
         func.ST_AsBinary(shown).label("geometry_wkb"),
-    ).where(case_visibility(actor), *filters.clauses())
+    ).where(case_visibility(actor), *filters.clauses(cell=size))
     if public:
         stmt = stmt.where(Case.sensitivity != "high_risk")
     return stmt.order_by(Case.created_at, Case.id)

@@ -72,8 +72,59 @@ def points(scope: HotspotScope, filters: CaseFilters) -> Any:
             func.array_to_string(Case.issue_types, ",").label("issue_types"),
             generalized_centroid(Case.centroid, _cell(scope)).label("pt"),
         )
-        .where(visible, *filters.clauses())
+        .where(visible, *filters.clauses(cell=_cell(scope)))
         .cte("pts")
+    )
+
+
+def metric_dbscan(
+    pts: Any, *, eps_m: float, min_points: int, max_lat: float, partition: Any = None
+) -> Any:
+    """CTE of pts (with `id` and `pt` columns) plus `candidate` and `sub`: cluster keys in metres.
+
+    Rows with a NULL `sub` are noise. `partition` (a column of pts) clusters each group apart.
+    """
+    eps_mercator = eps_m / math.cos(math.radians(min(max_lat, MAX_LATITUDE)))
+    groups = [partition] if partition is not None else []
+    first = select(
+        pts,
+        func.ST_ClusterDBSCAN(
+            func.ST_Transform(pts.c.pt, 3857), bindparam("eps_c", eps_mercator), min_points
+        )
+        .over(partition_by=groups or None, order_by=pts.c.id)
+        .label("first_pass"),
+    ).cte("first")
+    key = [first.c[partition.name]] if partition is not None else []
+    first_keyed = (
+        select(first, func.concat_ws(":", *key, first.c.first_pass).label("candidate"))
+        .where(first.c.first_pass.is_not(None))
+        .cte("first_keyed")
+    )
+    centres = (
+        select(
+            first_keyed.c.candidate, func.ST_Centroid(func.ST_Collect(first_keyed.c.pt)).label("c")
+        )
+        .group_by(first_keyed.c.candidate)
+        .cte("centres")
+    )
+    aeqd = func.concat(
+        "+proj=aeqd +lat_0=",
+        func.ST_Y(centres.c.c),
+        " +lon_0=",
+        func.ST_X(centres.c.c),
+        " +datum=WGS84 +units=m +no_defs",
+    )
+    return (
+        select(
+            first_keyed,
+            func.ST_ClusterDBSCAN(
+                func.ST_Transform(first_keyed.c.pt, aeqd), bindparam("eps_m", eps_m), min_points
+            )
+            .over(partition_by=first_keyed.c.candidate, order_by=first_keyed.c.id)
+            .label("sub"),
+        )
+        .join(centres, centres.c.candidate == first_keyed.c.candidate)
+        .cte("second")
     )
 
 
@@ -91,40 +142,7 @@ async def dbscan_clusters(
     if max_lat is None:
         return []
     eps_m = distance_km * 1000
-    eps_mercator = eps_m / math.cos(math.radians(min(float(max_lat), MAX_LATITUDE)))
-    first = select(
-        pts,
-        func.ST_ClusterDBSCAN(
-            func.ST_Transform(pts.c.pt, 3857), bindparam("eps_c", eps_mercator), min_cases
-        )
-        .over(order_by=pts.c.id)
-        .label("candidate"),
-    ).cte("first")
-    centres = (
-        select(first.c.candidate, func.ST_Centroid(func.ST_Collect(first.c.pt)).label("c"))
-        .where(first.c.candidate.is_not(None))
-        .group_by(first.c.candidate)
-        .cte("centres")
-    )
-    aeqd = func.concat(
-        "+proj=aeqd +lat_0=",
-        func.ST_Y(centres.c.c),
-        " +lon_0=",
-        func.ST_X(centres.c.c),
-        " +datum=WGS84 +units=m +no_defs",
-    )
-    second = (
-        select(
-            first,
-            func.ST_ClusterDBSCAN(
-                func.ST_Transform(first.c.pt, aeqd), bindparam("eps_m", eps_m), min_cases
-            )
-            .over(partition_by=first.c.candidate, order_by=first.c.id)
-            .label("sub"),
-        )
-        .join(centres, centres.c.candidate == first.c.candidate)
-        .cte("second")
-    )
+    second = metric_dbscan(pts, eps_m=eps_m, min_points=min_cases, max_lat=float(max_lat))
     hull = func.ST_ConvexHull(func.ST_Collect(second.c.pt))
     rows = (
         await session.execute(

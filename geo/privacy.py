@@ -85,3 +85,12 @@ def generalized_centroid(
         (func.ST_Equals(centre, centroid), quarter),
         else_=centre,
     )
+
+
+def viewer_cell(actor: Actor, level: Level = Level.internal) -> ColumnElement[Any]:
+    """cell_size for the `cases` table's own columns."""
+    from cases.models import Case
+
+    return cell_size(
+        actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id, level=level
+    )

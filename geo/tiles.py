@@ -15,7 +15,7 @@ from cases.visibility import case_visibility
 from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
-from geo.privacy import cell_size, generalized_centroid, generalized_geometry
+from geo.privacy import cell_size, generalized_centroid, generalized_geometry, viewer_cell
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -41,7 +41,11 @@ def _envelope() -> Any:
 def _candidates(actor: Actor, filters: CaseFilters) -> list[Any]:
     """WHERE clauses: visible, filtered, near the tile (transform the envelope, not the column)."""
     near = func.ST_Expand(func.ST_Transform(_envelope(), 4326), GENERALIZATION_MARGIN_DEG)
-    return [case_visibility(actor), *filters.clauses(), Case.geometry.op("&&")(near)]
+    return [
+        case_visibility(actor),
+        *filters.clauses(cell=viewer_cell(actor)),
+        Case.geometry.op("&&")(near),
+    ]
 
 
 def cases_layer(actor: Actor, filters: CaseFilters) -> Any:

@@ -90,8 +90,8 @@ class Suggestion(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     reason: Mapped[str] = mapped_column(String(40))
-    case_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Text))
-    organization_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Text))
+    case_ids: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    organization_ids: Mapped[list[str]] = mapped_column(ARRAY(Text))
     respondent: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     score: Mapped[float]
     explanation: Mapped[str] = mapped_column(Text)

@@ -173,3 +173,26 @@ async def test_a_coordinator_sees_other_organizations_high_risk_cases_generalize
     assert listed[normal["id"]]["geometry"] == exact
     own = (await client.get(f"/api/v1/cases/{risky['id']}", headers=paralegal.headers)).json()
     assert own["geometry"] == exact and own["generalized"] is False
+
+
+async def test_filters_cannot_locate_a_case_whose_location_is_hidden(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    paralegal = await make_person(db, settings, "paralegal")
+    coordinator = await make_person(db, settings, "coordinator")
+    lon, lat = 36.8123, -1.2987
+    risky = await make_case(
+        client,
+        paralegal,
+        sensitivity="high_risk",
+        place_name="Mukuru kwa Njenga",
+        geometry={"type": "Point", "coordinates": [lon, lat]},
+    )
+    h = coordinator.headers
+    # A tiny box around the true point and one elsewhere in the same cell answer alike.
+    around_truth = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+    elsewhere_in_cell = "36.8460,-1.2540,36.8480,-1.2520"
+    assert risky["id"] in await ids(client, h, bbox=around_truth)
+    assert risky["id"] in await ids(client, h, bbox=elsewhere_in_cell)
+    assert risky["id"] not in await ids(client, h, q="Mukuru")
+    assert risky["id"] in await ids(client, paralegal.headers, q="Mukuru")

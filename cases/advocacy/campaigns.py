@@ -1,0 +1,222 @@
+"""Flags and campaigns: marking cases for collective advocacy and grouping them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.advocacy.models import Campaign, CampaignCase, CaseFlag
+from cases.advocacy.schemas import CampaignCreate, CampaignRead, CampaignSummary
+from cases.models import Case
+from cases.visibility import case_visibility, readable_case
+from corps.audit import append_audit
+from corps.auth.actor import Actor, Role
+from corps.errors import Forbidden, NotFound
+
+CAMPAIGN_MANAGERS = frozenset({Role.coordinator, Role.admin})
+FLAGGERS = frozenset({Role.paralegal, Role.org_admin, Role.coordinator, Role.admin})
+
+
+async def flag(session: AsyncSession, actor: Actor, case_id: uuid.UUID, reason: str) -> CaseFlag:
+    """Flag a case the actor can read for collective advocacy."""
+    case = await readable_case(session, actor, case_id)
+    if actor.role not in FLAGGERS:
+        raise Forbidden("Flagging cases needs the paralegal, org_admin or coordinator role.")
+    row = CaseFlag(case_id=case.id, reason=reason, flagged_by=actor.user_id)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    await append_audit(session, actor, "case.flagged", object_type="case", object_id=case.id)
+    return row
+
+
+async def flags_of(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> list[CaseFlag]:
+    """The flags on a case the actor can read."""
+    case = await readable_case(session, actor, case_id)
+    return list(
+        await session.scalars(
+            select(CaseFlag).where(CaseFlag.case_id == case.id).order_by(CaseFlag.created_at)
+        )
+    )
+
+
+def _check_manager(actor: Actor) -> None:
+    if actor.role not in CAMPAIGN_MANAGERS:
+        raise Forbidden("Managing campaigns needs the coordinator or admin role.")
+
+
+async def _readable_ids(
+    session: AsyncSession, actor: Actor, ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    found = set(
+        await session.scalars(select(Case.id).where(Case.id.in_(ids), case_visibility(actor)))
+    )
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"No such case: {', '.join(missing[:5])}.")
+    return list(dict.fromkeys(ids))
+
+
+async def create(session: AsyncSession, actor: Actor, body: CampaignCreate) -> CampaignRead:
+    """Start a campaign with its cases (coordinator, admin)."""
+    _check_manager(actor)
+    ids = await _readable_ids(session, actor, body.case_ids)
+    campaign = Campaign(
+        title=body.title, rationale=body.rationale, target=body.target, created_by=actor.user_id
+    )
+    session.add(campaign)
+    await session.flush()
+    if ids:
+        await session.execute(
+            insert(CampaignCase).values(
+                [{"campaign_id": campaign.id, "case_id": i, "added_by": actor.user_id} for i in ids]
+            )
+        )
+    await append_audit(
+        session,
+        actor,
+        "campaign.created",
+        object_type="campaign",
+        object_id=campaign.id,
+        details={"case_count": len(ids)},
+    )
+    return await read(session, actor, campaign.id)
+
+
+def _campaign_visibility(actor: Actor) -> Any:
+    """Coordinators, admins and campaigners see every campaign; others those with their cases."""
+    if actor.role in (*CAMPAIGN_MANAGERS, Role.campaigner):
+        return True
+    own = (
+        select(CampaignCase.campaign_id)
+        .join(Case, Case.id == CampaignCase.case_id)
+        .where(case_visibility(actor))
+    )
+    return Campaign.id.in_(own)
+
+
+async def _campaign(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> Campaign:
+    campaign = await session.scalar(
+        select(Campaign).where(Campaign.id == campaign_id, _campaign_visibility(actor))
+    )
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    return campaign
+
+
+async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> CampaignRead:
+    """A campaign with the cases of it the actor may read."""
+    campaign = await _campaign(session, actor, campaign_id)
+    all_orgs = await session.scalar(
+        select(func.count(func.distinct(Case.organization_id)))
+        .join(CampaignCase, CampaignCase.case_id == Case.id)
+        .where(CampaignCase.campaign_id == campaign.id, Case.archived_at.is_(None))
+    )
+    rows = (
+        await session.execute(
+            select(
+                Case.id,
+                Case.reference,
+                Case.title,
+                Case.organization_id,
+                Case.country,
+                Case.status,
+                Case.issue_types,
+            )
+            .join(CampaignCase, CampaignCase.case_id == Case.id)
+            .where(CampaignCase.campaign_id == campaign.id, case_visibility(actor))
+            .order_by(Case.reference)
+        )
+    ).all()
+    total = await session.scalar(
+        select(func.count())
+        .select_from(CampaignCase)
+        .join(Case, Case.id == CampaignCase.case_id)
+        .where(CampaignCase.campaign_id == campaign.id, Case.archived_at.is_(None))
+    )
+    return CampaignRead(
+        id=campaign.id,
+        title=campaign.title,
+        rationale=campaign.rationale,
+        target=campaign.target,
+        created_by=campaign.created_by,
+        created_at=campaign.created_at,
+        case_count=total or 0,
+        organization_count=all_orgs or 0,
+        cases=[dict(r._mapping) for r in rows],
+    )
+
+
+async def list_all(session: AsyncSession, actor: Actor) -> list[CampaignSummary]:
+    """Campaigns the actor may see, newest first."""
+    counts = (
+        select(CampaignCase.campaign_id, func.count().label("n"))
+        .group_by(CampaignCase.campaign_id)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                Campaign.id,
+                Campaign.title,
+                Campaign.target,
+                Campaign.created_at,
+                func.coalesce(counts.c.n, 0).label("case_count"),
+            )
+            .outerjoin(counts, counts.c.campaign_id == Campaign.id)
+            .where(_campaign_visibility(actor))
+            .order_by(Campaign.created_at.desc())
+            .limit(500)
+        )
+    ).all()
+    return [CampaignSummary.model_validate(dict(r._mapping)) for r in rows]
+
+
+async def add_case(
+    session: AsyncSession, actor: Actor, campaign_id: uuid.UUID, case_id: uuid.UUID
+) -> CampaignRead:
+    """Put a case in a campaign (idempotent)."""
+    _check_manager(actor)
+    campaign = await _campaign(session, actor, campaign_id)
+    await _readable_ids(session, actor, [case_id])
+    await session.execute(
+        insert(CampaignCase)
+        .values(campaign_id=campaign.id, case_id=case_id, added_by=actor.user_id)
+        .on_conflict_do_nothing()
+    )
+    await append_audit(
+        session,
+        actor,
+        "campaign.case_added",
+        object_type="campaign",
+        object_id=campaign.id,
+        details={"case_id": str(case_id)},
+    )
+    return await read(session, actor, campaign.id)
+
+
+async def remove_case(
+    session: AsyncSession, actor: Actor, campaign_id: uuid.UUID, case_id: uuid.UUID
+) -> None:
+    """Take a case out of a campaign; 404 if it was not in it."""
+    _check_manager(actor)
+    campaign = await _campaign(session, actor, campaign_id)
+    result = await session.execute(
+        delete(CampaignCase).where(
+            CampaignCase.campaign_id == campaign.id, CampaignCase.case_id == case_id
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("That case is not in this campaign.")
+    await append_audit(
+        session,
+        actor,
+        "campaign.case_removed",
+        object_type="campaign",
+        object_id=campaign.id,
+        details={"case_id": str(case_id)},
+    )

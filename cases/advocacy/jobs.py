@@ -1,0 +1,57 @@
+"""The suggestion job: recompute suggestions and look-alike respondents as cases change."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from arq import cron
+from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases.advocacy import actors, suggestions
+from cases.models import Case
+from corps.jobs import CRON_JOBS, enqueue_after_commit, job
+from geo.hotspot_cache import cases_fingerprint
+
+FINGERPRINT_KEY = "ejcorps:suggestions:fingerprint"
+INLINE_MAX_CASES = 20_000
+
+
+async def refresh(session: AsyncSession, redis: Redis) -> int:
+    """Recompute suggestions and merge candidates, and remember which cases they saw."""
+    fingerprint = await cases_fingerprint(session)
+    count = await suggestions.compute(session)
+    await actors.find_candidates(session)
+    await redis.set(FINGERPRINT_KEY, fingerprint)
+    return count
+
+
+async def ensure_fresh(session: AsyncSession, redis: Redis) -> str:
+    """Recompute now for a small corps, else queue the job; say which happened."""
+    fingerprint = await cases_fingerprint(session)
+    seen = await redis.get(FINGERPRINT_KEY)
+    if seen is not None and seen.decode() == fingerprint:
+        return "fresh"
+    live = (
+        await session.scalar(
+            select(func.count()).select_from(Case).where(Case.archived_at.is_(None))
+        )
+        or 0
+    )
+    if live <= INLINE_MAX_CASES:
+        await refresh(session, redis)
+        return "computed"
+    enqueue_after_commit(session, "advocacy.suggest", _job_id="advocacy-suggest")
+    return "stale"
+
+
+@job("advocacy.suggest")
+async def suggest_job(ctx: dict[str, Any]) -> int:
+    """arq entry point: recompute in one transaction."""
+    factory: async_sessionmaker[AsyncSession] = ctx["sessionmaker"]
+    async with factory() as session, session.begin():
+        return await refresh(session, ctx["redis"])
+
+
+CRON_JOBS.append(cron(cast(Any, suggest_job), minute={0, 15, 30, 45}, unique=True))

@@ -1,0 +1,225 @@
+"""Suggestions: cases of different organizations that belong together, found in SQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import Text, Uuid, cast, column, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.advocacy.models import Suggestion
+from cases.advocacy.schemas import SuggestionRead
+from cases.models import Case
+from cases.visibility import case_visibility
+from corps.auth.actor import Actor, Role
+from geo.hotspots import metric_dbscan
+
+PROXIMITY_KM = 20.0
+# Issue types that share a fight: a dam and a dry well, a mine and a poisoned river.
+ISSUE_FAMILIES = {
+    "water_pollution": "water",
+    "water_access": "water",
+    "fisheries": "water",
+    "land_grab": "land",
+    "agribusiness": "land",
+    "deforestation": "land",
+    "conservation_conflict": "land",
+    "mining": "extractives",
+    "oil_gas": "extractives",
+    "air_pollution": "pollution",
+    "soil_contamination": "pollution",
+    "waste_dumping": "pollution",
+    "infrastructure": "infrastructure",
+    "climate_displacement": "climate",
+    "other": "other",
+}
+
+SHARED_RESPONDENTS = text("""
+SELECT coalesce(a.parent_id, a.id) AS group_id, g.name AS group_name,
+       array_agg(DISTINCT c.id::text) AS case_ids,
+       array_agg(DISTINCT c.organization_id::text) AS organization_ids,
+       array_agg(DISTINCT c.country) AS countries,
+       array_agg(DISTINCT cr.name_as_given) AS spellings,
+       array_agg(DISTINCT a.name) FILTER (WHERE a.parent_id IS NOT NULL) AS subsidiaries
+FROM case_respondents cr
+JOIN actors a ON a.id = cr.actor_id
+JOIN actors g ON g.id = coalesce(a.parent_id, a.id)
+JOIN cases c ON c.id = cr.case_id AND c.archived_at IS NULL
+GROUP BY 1, 2
+HAVING count(DISTINCT c.organization_id) >= 2
+""")
+
+SHARED_FEATURES = text("""
+SELECT f.id AS feature_id, f.name AS feature_name, l.name AS layer_name, l.kind AS layer_kind,
+       array_agg(DISTINCT c.id::text) AS case_ids,
+       array_agg(DISTINCT c.organization_id::text) AS organization_ids
+FROM layer_feature_parts p
+JOIN cases c ON c.archived_at IS NULL AND ST_Intersects(p.geometry, c.geometry)
+JOIN layer_features f ON f.id = p.feature_id
+JOIN reference_layers l ON l.id = p.layer_id
+GROUP BY f.id, f.name, l.name, l.kind
+HAVING count(DISTINCT c.organization_id) >= 2
+""")
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("ry") else f"{n} {word}s"
+
+
+async def _shared_respondents(session: AsyncSession) -> list[dict[str, Any]]:
+    out = []
+    for row in (await session.execute(SHARED_RESPONDENTS)).all():
+        cases, orgs, countries = len(row.case_ids), len(row.organization_ids), len(row.countries)
+        spellings = sorted(row.spellings)
+        how = f" (as {', '.join(repr(s) for s in spellings[:4])})" if len(spellings) > 1 else ""
+        subs = f", through {', '.join(sorted(row.subsidiaries))}" if row.subsidiaries else ""
+        out.append(
+            {
+                "reason": "shared_respondent",
+                "case_ids": row.case_ids,
+                "organization_ids": row.organization_ids,
+                "respondent": {
+                    "actor_id": str(row.group_id),
+                    "name": row.group_name,
+                    "spellings": spellings,
+                },
+                "score": orgs * 3 + countries * 2 + cases * 0.5,
+                "explanation": f"{_plural(cases, 'case')} in {_plural(orgs, 'organization')} and "
+                f"{_plural(countries, 'country')} name {row.group_name}{how}{subs}.",
+            }
+        )
+    return out
+
+
+def _family_points() -> Any:
+    """CTE: one row per case and issue family, at the case's centroid."""
+    families = ", ".join(f"('{code}', '{family}')" for code, family in ISSUE_FAMILIES.items())
+    return (
+        text(f"""
+            SELECT DISTINCT c.id, c.organization_id, c.country, c.centroid AS pt, fam.family
+            FROM cases c
+            CROSS JOIN LATERAL unnest(c.issue_types) AS t(code)
+            JOIN (VALUES {families}) AS fam(code, family) ON fam.code = t.code
+            WHERE c.archived_at IS NULL
+        """)  # noqa: S608 (the VALUES list is built from constants above)
+        .columns(
+            column("id", Uuid),
+            column("organization_id", Uuid),
+            column("country", Text),
+            column("pt", Geometry),
+            column("family", Text),
+        )
+        .cte("pts")
+    )
+
+
+async def _proximity(session: AsyncSession, distance_km: float) -> list[dict[str, Any]]:
+    pts = _family_points()
+    max_lat = await session.scalar(select(func.max(func.abs(func.ST_Y(pts.c.pt)))))
+    if max_lat is None:
+        return []
+    clusters = metric_dbscan(
+        pts, eps_m=distance_km * 1000, min_points=2, max_lat=float(max_lat), partition=pts.c.family
+    )
+    rows = (
+        await session.execute(
+            select(
+                clusters.c.family,
+                func.array_agg(func.distinct(cast(clusters.c.id, Text))).label("case_ids"),
+                func.array_agg(func.distinct(cast(clusters.c.organization_id, Text))).label(
+                    "organization_ids"
+                ),
+                func.array_agg(func.distinct(clusters.c.country)).label("countries"),
+            )
+            .where(clusters.c.sub.is_not(None))
+            .group_by(clusters.c.candidate, clusters.c.sub, clusters.c.family)
+            .having(func.count(func.distinct(clusters.c.organization_id)) >= 2)
+        )
+    ).all()
+    out = []
+    for row in rows:
+        cases, orgs = len(row.case_ids), len(row.organization_ids)
+        border = f" across {' and '.join(sorted(row.countries))}" if len(row.countries) > 1 else ""
+        out.append(
+            {
+                "reason": "proximity",
+                "case_ids": row.case_ids,
+                "organization_ids": row.organization_ids,
+                "respondent": None,
+                "score": orgs * 2 + cases * 0.5 + (2 if border else 0),
+                "explanation": f"{_plural(cases, row.family + ' case')} of "
+                f"{_plural(orgs, 'organization')} lie within {distance_km:g} km of "
+                f"each other{border}.",
+            }
+        )
+    return out
+
+
+async def _shared_features(session: AsyncSession) -> list[dict[str, Any]]:
+    out = []
+    for row in (await session.execute(SHARED_FEATURES)).all():
+        cases, orgs = len(row.case_ids), len(row.organization_ids)
+        what = row.feature_name or f"feature {row.feature_id}"
+        out.append(
+            {
+                "reason": "shared_layer_feature",
+                "case_ids": row.case_ids,
+                "organization_ids": row.organization_ids,
+                "respondent": {"layer": row.layer_name, "feature": what, "kind": row.layer_kind},
+                "score": orgs * 2 + cases * 0.5,
+                "explanation": f"{_plural(cases, 'case')} of {_plural(orgs, 'organization')} "
+                f"fall in the same {row.layer_kind.replace('_', ' ')}: {what} "
+                f"({row.layer_name}).",
+            }
+        )
+    return out
+
+
+async def compute(session: AsyncSession, *, distance_km: float = PROXIMITY_KM) -> int:
+    """Recompute every suggestion and replace the stored ones in this transaction."""
+    found = [
+        *await _shared_respondents(session),
+        *await _proximity(session, distance_km),
+        *await _shared_features(session),
+    ]
+    await session.execute(delete(Suggestion))
+    if found:
+        await session.execute(insert(Suggestion).values(found))
+    return len(found)
+
+
+async def for_viewer(
+    session: AsyncSession, actor: Actor, *, limit: int = 200
+) -> list[SuggestionRead]:
+    """Stored suggestions as the viewer may see them: only their readable cases are named."""
+    rows = list(await session.scalars(select(Suggestion).order_by(Suggestion.score.desc())))
+    all_ids = {uuid.UUID(i) for row in rows for i in row.case_ids}
+    if actor.role in (Role.coordinator, Role.admin):
+        readable = all_ids
+    else:
+        readable = set(
+            await session.scalars(
+                select(Case.id).where(Case.id.in_(all_ids), case_visibility(actor))
+            )
+        )
+    out = []
+    for row in rows:
+        visible = [i for i in row.case_ids if uuid.UUID(i) in readable]
+        if not visible:
+            continue
+        out.append(
+            SuggestionRead(
+                reason=row.reason,
+                case_ids=visible,
+                organization_ids=row.organization_ids,
+                respondent=row.respondent,
+                score=row.score,
+                explanation=row.explanation,
+            )
+        )
+    return out[:limit]
