@@ -9,6 +9,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.errors import Unprocessable
 
@@ -64,3 +66,28 @@ def read_cursor(after: list[Any], *parsers: Callable[[Any], Any]) -> tuple[Any, 
         return tuple(parse(value) for parse, value in zip(parsers, after, strict=True))
     except (TypeError, ValueError) as exc:
         raise Unprocessable("The cursor does not belong to this list.") from exc
+
+
+async def keyset_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    page: PageParams,
+    *,
+    key: tuple[Any, ...],
+    parsers: tuple[Callable[[Any], Any], ...],
+    descending: bool = False,
+) -> tuple[list[Any], str | None]:
+    """Run one page of `stmt` ordered by `key`, resuming after the page's cursor."""
+    if page.after:
+        after = read_cursor(page.after, *parsers)
+        stmt = stmt.where(tuple_(*key) < after if descending else tuple_(*key) > after)
+    order = [k.desc() if descending else k.asc() for k in key]
+    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    last = rows[-1]
+    values = [getattr(last, column.key) for column in key]
+    return rows, encode_cursor(
+        [v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values]
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from cases.advocacy import actors, campaigns, jobs, suggestions
 from cases.advocacy.schemas import (
@@ -21,6 +21,7 @@ from cases.advocacy.schemas import (
 )
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
+from corps.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["advocacy"])
 
@@ -45,10 +46,13 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, actor: Curr
     return await campaigns.create(session, actor, body)
 
 
-@router.get("/campaigns", response_model=list[CampaignSummary])
-async def list_campaigns(session: SessionDep, actor: CurrentActor) -> object:
-    """The campaigns the actor may see."""
-    return await campaigns.list_all(session, actor)
+@router.get("/campaigns", response_model=Page[CampaignSummary])
+async def list_campaigns(
+    session: SessionDep, actor: CurrentActor, page: Annotated[PageParams, Depends(page_params)]
+) -> object:
+    """The campaigns the actor may see, newest first."""
+    items, cursor = await campaigns.list_page(session, actor, page)
+    return {"items": items, "next_cursor": cursor}
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignRead)

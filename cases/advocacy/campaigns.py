@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -16,6 +17,7 @@ from cases.visibility import case_visibility, readable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
 from corps.errors import Forbidden, NotFound
+from corps.pagination import PageParams, keyset_page
 
 CAMPAIGN_MANAGERS = frozenset({Role.coordinator, Role.admin})
 FLAGGERS = frozenset({Role.paralegal, Role.org_admin, Role.coordinator, Role.admin})
@@ -151,29 +153,39 @@ async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> C
     )
 
 
-async def list_all(session: AsyncSession, actor: Actor) -> list[CampaignSummary]:
-    """Campaigns the actor may see, newest first."""
-    counts = (
-        select(CampaignCase.campaign_id, func.count().label("n"))
-        .group_by(CampaignCase.campaign_id)
-        .subquery()
+async def list_page(
+    session: AsyncSession, actor: Actor, page: PageParams
+) -> tuple[list[CampaignSummary], str | None]:
+    """One page of the campaigns the actor may see, newest first."""
+    campaigns, cursor = await keyset_page(
+        session,
+        select(Campaign).where(_campaign_visibility(actor)),
+        page,
+        key=(Campaign.created_at, Campaign.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+        descending=True,
     )
-    rows = (
-        await session.execute(
-            select(
-                Campaign.id,
-                Campaign.title,
-                Campaign.target,
-                Campaign.created_at,
-                func.coalesce(counts.c.n, 0).label("case_count"),
+    counts = dict(
+        (
+            await session.execute(
+                select(CampaignCase.campaign_id, func.count())
+                .group_by(CampaignCase.campaign_id)
+                .where(CampaignCase.campaign_id.in_([c.id for c in campaigns]))
             )
-            .outerjoin(counts, counts.c.campaign_id == Campaign.id)
-            .where(_campaign_visibility(actor))
-            .order_by(Campaign.created_at.desc())
-            .limit(500)
         )
-    ).all()
-    return [CampaignSummary.model_validate(dict(r._mapping)) for r in rows]
+        .tuples()
+        .all()
+    )
+    return [
+        CampaignSummary(
+            id=c.id,
+            title=c.title,
+            target=c.target,
+            created_at=c.created_at,
+            case_count=counts.get(c.id, 0),
+        )
+        for c in campaigns
+    ], cursor
 
 
 async def add_case(

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import append_audit, append_audit_independently
@@ -19,7 +19,7 @@ from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unautho
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import PageParams, keyset_page
 from corps.settings import Settings
 
 ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
@@ -85,16 +85,13 @@ async def list_page(
     session: AsyncSession, actor: Actor, page: PageParams
 ) -> tuple[list[User], str | None]:
     """One page of the users the actor may manage."""
-    stmt = visible_users(actor).order_by(User.created_at, User.id)
-    if page.after:
-        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
-        stmt = stmt.where(tuple_(User.created_at, User.id) > after)
-    rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
-    next_cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)])
-    return rows, next_cursor
+    return await keyset_page(
+        session,
+        visible_users(actor),
+        page,
+        key=(User.created_at, User.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+    )
 
 
 async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: UserUpdate) -> User:

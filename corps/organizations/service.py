@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from corps.auth.actor import Actor
 from corps.errors import Conflict, NotFound
 from corps.organizations.models import Organization
 from corps.organizations.schemas import OrganizationCreate, OrganizationUpdate
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import PageParams, keyset_page
 
 
 async def create(session: AsyncSession, actor: Actor, body: OrganizationCreate) -> Organization:
@@ -51,19 +51,16 @@ async def list_page(
     session: AsyncSession, page: PageParams, *, country: str | None = None
 ) -> tuple[list[Organization], str | None]:
     """One page of organizations, oldest first."""
-    stmt = select(Organization).order_by(Organization.created_at, Organization.id)
+    stmt = select(Organization)
     if country:
         stmt = stmt.where(Organization.country == country.upper())
-    if page.after:
-        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
-        stmt = stmt.where(tuple_(Organization.created_at, Organization.id) > after)
-    rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
-    next_cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), str(last.id)])
-    return rows, next_cursor
+    return await keyset_page(
+        session,
+        stmt,
+        page,
+        key=(Organization.created_at, Organization.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+    )
 
 
 async def update(

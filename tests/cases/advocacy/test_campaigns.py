@@ -163,3 +163,35 @@ async def test_respondent_resolution_is_for_coordinators_and_people_stay_private
             f"/api/v1/actors/{actor_id}", json={"parent_id": None}, headers=person.headers
         )
         assert response.status_code == 403
+
+
+async def test_campaigns_are_listed_by_page(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    coordinator = await make_person(db, settings, "coordinator")
+    paralegal = await make_person(db, settings, "paralegal")
+    case = await make_case(client, paralegal)
+    made = [
+        (
+            await client.post(
+                "/api/v1/campaigns",
+                headers=coordinator.headers,
+                json={"title": f"Campaign {n}", "rationale": "Same quarry", "case_ids": [case["id"]]},
+            )
+        ).json()["id"]
+        for n in range(3)
+    ]
+    first = (
+        await client.get("/api/v1/campaigns", params={"limit": 2}, headers=coordinator.headers)
+    ).json()
+    rest = (
+        await client.get(
+            "/api/v1/campaigns",
+            params={"limit": 2, "cursor": first["next_cursor"]},
+            headers=coordinator.headers,
+        )
+    ).json()
+    listed = [c["id"] for c in first["items"] + rest["items"]]
+    assert listed[:3] == made[::-1] and first["items"][0]["case_count"] == 1
+    mine = (await client.get("/api/v1/campaigns", headers=paralegal.headers)).json()["items"]
+    assert {c["id"] for c in mine} == set(made)
