@@ -111,6 +111,21 @@ async def _store(session: AsyncSession, key: str, spec: dict[str, Any], **values
     )
 
 
+async def _store_done(
+    session: AsyncSession, key: str, spec: dict[str, Any], result: dict[str, Any], fingerprint: str
+) -> None:
+    await _store(
+        session,
+        key,
+        spec,
+        status="done",
+        result=result,
+        cases_fingerprint=fingerprint,
+        computed_at=datetime.now(UTC),
+        error=None,
+    )
+
+
 async def hotspots(
     session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
 ) -> tuple[dict[str, Any] | None, str]:
@@ -124,16 +139,7 @@ async def hotspots(
     count = await session.scalar(select(func.count()).select_from(pts)) or 0
     if count <= INLINE_MAX_CASES:
         result = await analyse(session, scope, params, filters)
-        await _store(
-            session,
-            key,
-            spec,
-            status="done",
-            result=result,
-            cases_fingerprint=fingerprint,
-            computed_at=datetime.now(UTC),
-            error=None,
-        )
+        await _store_done(session, key, spec, result, fingerprint)
         return result, "computed"
     if not cached or cached.status not in ("queued", "running"):
         await _store(
@@ -168,16 +174,7 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
     try:
         async with session_factory() as session, session.begin():
             result = await analyse(session, scope, params, _filters_from(spec["filters"]))
-            await _store(
-                session,
-                key,
-                spec,
-                status="done",
-                result=result,
-                cases_fingerprint=fingerprint,
-                computed_at=datetime.now(UTC),
-                error=None,
-            )
+            await _store_done(session, key, spec, result, fingerprint)
     except Exception as exc:
         async with session_factory() as failed, failed.begin():
             await _store(failed, key, spec, status="failed", error=str(exc)[:2000])

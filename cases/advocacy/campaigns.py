@@ -165,17 +165,12 @@ async def list_page(
         parsers=(datetime.fromisoformat, uuid.UUID),
         descending=True,
     )
-    counts = dict(
-        (
-            await session.execute(
-                select(CampaignCase.campaign_id, func.count())
-                .group_by(CampaignCase.campaign_id)
-                .where(CampaignCase.campaign_id.in_([c.id for c in campaigns]))
-            )
-        )
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(CampaignCase.campaign_id, func.count())
+        .group_by(CampaignCase.campaign_id)
+        .where(CampaignCase.campaign_id.in_([c.id for c in campaigns]))
     )
+    counts = {campaign_id: n for campaign_id, n in rows}
     return [
         CampaignSummary(
             id=c.id,
