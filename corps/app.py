@@ -29,7 +29,7 @@ def _routers() -> list[object]:
     from corps import health
     from corps.members import api as members_api
     from corps.organizations import api as organizations_api
-    from geo import export, features, hotspots_api, layers, tiles
+    from geo import export, features, hotspots_api, layers_api, tiles
 
     return [
         health.router,
@@ -41,7 +41,7 @@ def _routers() -> list[object]:
         advocacy_api.router,
         tiles.router,
         hotspots_api.router,
-        layers.router,
+        layers_api.router,
         features.router,
     ]
 

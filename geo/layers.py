@@ -10,9 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select, text, true, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
@@ -22,21 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.models import Case
 from cases.visibility import readable_case
 from corps.audit import append_audit
-from corps.auth.actor import Actor, CurrentActor, Role, require_roles
-from corps.db import SessionDep
+from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
-from corps.pagination import Page, PageParams, encode_cursor, page_params, read_cursor
+from corps.pagination import PageParams, encode_cursor, read_cursor
+from geo.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from geo.layers_io import (
-    LayerFormat,
     LayerSource,
     crs_code,
     describe_sources,
-    gdal_path,
     is_projected_wkt,
     plausibly_degrees,
     read_feature_chunks,
-    receive_layer_file,
-    sniff_layer_format,
 )
 from geo.models import LAYER_KINDS, LayerFeature, ReferenceLayer
 from geo.privacy import cell_size
@@ -397,84 +392,3 @@ async def case_overlaps(
             )
         )
     return overlaps
-
-
-router = APIRouter(prefix="/api/v1", tags=["layers"])
-LayerManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
-UPLOAD_FORM: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "name", "kind"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "GeoJSON, GeoPackage, KML or a zipped Shapefile",
-                        },
-                        "name": {"type": "string", "maxLength": 200},
-                        "kind": {"type": "string", "enum": list(LAYER_KINDS)},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
-@router.post("/layers", status_code=201, response_model=LayerRead, openapi_extra=UPLOAD_FORM)
-async def upload_layer(
-    request: Request, response: Response, session: SessionDep, actor: LayerManager
-) -> LayerRead:
-    """Upload a reference layer (coordinators and admins)."""
-    length = request.headers.get("content-length")
-    layer = await create_layer(
-        session,
-        actor,
-        body=request.stream(),
-        content_type=request.headers.get("content-type"),
-        content_length=int(length) if length and length.isdigit() else None,
-    )
-    response.headers["Location"] = f"/api/v1/layers/{layer.id}"
-    return layer
-
-
-@router.get("/layers", response_model=Page[LayerRead])
-async def get_layers(
-    session: SessionDep,
-    actor: CurrentActor,
-    page: Annotated[PageParams, Depends(page_params)],
-) -> object:
-    """List reference layers, newest first."""
-    items, cursor = await list_layers(session, page)
-    return {"items": items, "next_cursor": cursor}
-
-
-@router.get("/layers/{layer_id}", response_model=LayerRead)
-async def get_layer(layer_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> LayerRead:
-    """One reference layer."""
-    return await read_layer(session, layer_id)
-
-
-@router.get("/layers/{layer_id}/features", response_class=Response)
-async def get_layer_features(
-    layer_id: uuid.UUID,
-    session: SessionDep,
-    actor: CurrentActor,
-    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> Response:
-    """A page of the layer's features as GeoJSON (properties: name, area_m2, attributes)."""
-    body = await layer_features_geojson(session, layer_id, limit=limit, offset=offset)
-    return Response(body, media_type="application/geo+json")
-
-
-@router.get("/cases/{case_id}/overlaps", response_model=list[OverlapRead])
-async def get_case_overlaps(
-    case_id: uuid.UUID, session: SessionDep, actor: CurrentActor
-) -> list[OverlapRead]:
-    """Reference-layer features that intersect the case, with the overlap area."""
-    return await case_overlaps(session, actor, case_id)

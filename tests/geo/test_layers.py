@@ -26,7 +26,7 @@ from cases.models import Case
 from corps.audit import AuditEntry
 from corps.errors import PayloadTooLarge
 from corps.settings import Settings
-from geo.layers_io import receive_layer_file
+from geo.layer_upload import receive_layer_file
 from geo.models import LayerFeature, LayerFeaturePart, ReferenceLayer
 from tests.factories import Person, make_case, make_person
 
