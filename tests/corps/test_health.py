@@ -113,3 +113,20 @@ async def test_a_database_that_cannot_be_reached_is_a_503_naming_the_database(
             response = await client.get("/health")
     assert response.status_code == 503
     assert response.json()["database"].startswith("down") and response.json()["redis"] == "ok"
+
+
+async def test_the_openapi_document_and_docs_are_served(client: httpx.AsyncClient) -> None:
+    spec = await client.get("/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/cases/{case_id}/evidence",
+        "/api/v1/hotspots",
+        "/api/v1/tiles/cases/{z}/{x}/{y}.mvt",
+        "/ogc/collections/cases/items",
+        "/api/v1/campaigns",
+        "/api/v1/layers",
+    ]:
+        assert path in paths, path
+    assert (await client.get("/docs")).status_code == 200
