@@ -25,6 +25,7 @@ API_DESCRIPTION = (
 def _routers() -> list[object]:
     from cases import api as cases_api
     from cases.advocacy import api as advocacy_api
+    from cases.dossiers import api as dossiers_api
     from cases.evidence import api as evidence_api
     from corps import health
     from corps.members import api as members_api
@@ -39,6 +40,7 @@ def _routers() -> list[object]:
         cases_api.router,
         evidence_api.router,
         advocacy_api.router,
+        dossiers_api.router,
         tiles.router,
         hotspots_api.router,
         layers_api.router,

@@ -31,6 +31,7 @@ JOB_MODULES: list[str] = [
     "cases.evidence.jobs",
     "geo.hotspot_cache",
     "cases.advocacy.jobs",
+    "cases.dossiers.jobs",
 ]
 
 

@@ -93,7 +93,19 @@ ENV
   say "wrote .env for the local database"
 }
 
+# WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
+# `zip` is the benchmark's baseline.
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core zip"
+ensure_system_packages() {
+  local missing=""
+  for pkg in $SYSTEM_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+  done
+  [ -z "$missing" ] || apt_install $missing
+}
+
 command -v pg_isready >/dev/null || apt_install postgresql-client
+ensure_system_packages
 ensure_postgres
 ensure_databases
 ensure_redis

@@ -16,7 +16,7 @@ from corps.organizations.models import Organization
 from corps.settings import Settings
 from tests.factories import unique
 
-COMMANDS = ["serve", "worker", "migrate", "create-user", "seed-demo"]
+COMMANDS = ["serve", "worker", "migrate", "create-user", "seed-demo", "verify-dossier"]
 
 
 def corps(*args: str, settings: Settings) -> subprocess.CompletedProcess[str]:

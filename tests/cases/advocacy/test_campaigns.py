@@ -176,7 +176,11 @@ async def test_campaigns_are_listed_by_page(
             await client.post(
                 "/api/v1/campaigns",
                 headers=coordinator.headers,
-                json={"title": f"Campaign {n}", "rationale": "Same quarry", "case_ids": [case["id"]]},
+                json={
+                    "title": f"Campaign {n}",
+                    "rationale": "Same quarry",
+                    "case_ids": [case["id"]],
+                },
             )
         ).json()["id"]
         for n in range(3)

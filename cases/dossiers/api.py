@@ -1,0 +1,55 @@
+"""Dossier routes: request a bundle, follow its progress, download it."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+
+from cases.dossiers import service
+from cases.dossiers.schemas import DossierCreate, DossierRead
+from cases.evidence.api import StorageDep
+from corps.auth.actor import CurrentActor
+from corps.db import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["dossiers"])
+
+
+@router.post("/dossiers", status_code=202, response_model=DossierRead)
+async def request_dossier(
+    body: DossierCreate, response: Response, session: SessionDep, actor: CurrentActor
+) -> DossierRead:
+    """Ask for a dossier of a campaign or of chosen cases; a worker builds it."""
+    dossier = await service.request(session, actor, body)
+    response.headers["Location"] = f"/api/v1/dossiers/{dossier.id}"
+    return service.to_read(dossier)
+
+
+@router.get("/dossiers/{dossier_id}", response_model=DossierRead)
+async def get_dossier(
+    dossier_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> DossierRead:
+    """A dossier's status and progress, and once done its SHA-256 and size."""
+    return service.to_read(await service.readable(session, actor, dossier_id))
+
+
+@router.get("/dossiers/{dossier_id}/download", response_class=StreamingResponse)
+async def download_dossier(
+    dossier_id: uuid.UUID, session: SessionDep, actor: CurrentActor, storage: StorageDep
+) -> StreamingResponse:
+    """The finished ZIP (409 while it is being built)."""
+    dossier, chunks = await service.open_bundle(session, actor, storage, dossier_id)
+    digest = base64.b64encode(bytes.fromhex(dossier.sha256 or "")).decode()
+    return StreamingResponse(
+        chunks,
+        media_type="application/zip",
+        headers={
+            "Content-Length": str(dossier.size),
+            "Content-Disposition": f'attachment; filename="ejcorps-dossier-{dossier.id}.zip"',
+            "Repr-Digest": f"sha-256=:{digest}:",
+            "X-Dossier-SHA256": dossier.sha256 or "",
+            "Cache-Control": "no-store",
+        },
+    )

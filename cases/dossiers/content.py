@@ -1,0 +1,206 @@
+"""What a dossier says about its cases, read once per build with the level's privacy applied.
+
+Public level, beyond what the shared export already does (locations in 0.2 degree cells, no
+high-risk case, no place name, dates to the month): no case summary, no timeline descriptions,
+no evidence descriptions or file names, and no respondent of kind "other" (often a person).
+Companies and agencies stay named: naming them is the point of public advocacy. Titles stay,
+as in every export; writing them without people's names is the paralegal's part.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.advocacy.models import Campaign
+from cases.evidence.models import Evidence
+from cases.filters import CaseFilters
+from cases.models import Case, CaseEvent
+from cases.projection import respondents_json
+from cases.visibility import case_visibility
+from corps.auth.actor import Actor
+from geo.export import export_rows
+from geo.privacy import Level
+
+
+class CasesChanged(Exception):
+    """Cases of the request are no longer readable by the requester."""
+
+
+@dataclass
+class EvidenceItem:
+    """One evidence record of a case in the dossier."""
+
+    id: uuid.UUID
+    case_reference: str
+    sha256: str
+    size: int
+    media_type: str
+    kind: str
+    original_filename: str | None
+    description: str | None
+    storage_key: str
+    received_at: datetime
+
+
+@dataclass
+class CaseSection:
+    """One case as the dossier shows it."""
+
+    id: uuid.UUID
+    number: int
+    reference: str
+    title: str
+    status: str
+    issue_types: list[str]
+    sensitivity: str
+    generalized: bool
+    country: str
+    place_name: str | None
+    people_affected: int | None
+    opened_on: str | None
+    summary: str | None
+    respondents: list[dict[str, Any]]
+    geometry: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    evidence: list[EvidenceItem] = field(default_factory=list)
+
+
+@dataclass
+class DossierContent:
+    """Every case of the dossier, in order, and the campaign they belong to, if any."""
+
+    level: Level
+    cases: list[CaseSection]
+    campaign: dict[str, Any] | None
+
+
+def case_statement(actor: Actor, level: Level, ids: list[uuid.UUID]) -> Any:
+    """The shared export's rows (visibility and privacy applied) for exactly these cases."""
+    return export_rows(actor, CaseFilters(), level).where(Case.id.in_(ids))
+
+
+def _day(value: date | None, level: Level) -> str | None:
+    if value is None:
+        return None
+    return value.strftime("%Y-%m") if level == Level.public else value.isoformat()
+
+
+def _respondents(raw: Any, level: Level) -> list[dict[str, Any]]:
+    items = raw if isinstance(raw, list) else orjson.loads(raw or "[]")
+    if level == Level.public:
+        items = [r for r in items if r.get("kind") != "other"]
+    return [
+        {"name": r["name"], "kind": r["kind"], "actor_name": r.get("actor_name")} for r in items
+    ]
+
+
+async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level) -> None:
+    rows = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id.in_(list(cases)))
+        .order_by(CaseEvent.case_id, CaseEvent.occurred_on, CaseEvent.created_at, CaseEvent.id)
+    )
+    for event in rows:
+        cases[event.case_id].events.append(
+            {
+                "kind": event.kind,
+                "occurred_on": _day(event.occurred_on, level),
+                "description": None if level == Level.public else event.description,
+                "remedy": event.remedy,
+                "outcome": event.outcome,
+                "due_on": _day(event.due_on, level),
+            }
+        )
+
+
+async def _evidence(
+    session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level
+) -> None:
+    rows = await session.scalars(
+        select(Evidence)
+        .where(Evidence.case_id.in_(list(cases)))
+        .order_by(Evidence.case_id, Evidence.received_at, Evidence.id)
+    )
+    public = level == Level.public
+    for item in rows:
+        section = cases[item.case_id]
+        section.evidence.append(
+            EvidenceItem(
+                id=item.id,
+                case_reference=section.reference,
+                sha256=item.sha256,
+                size=item.size,
+                media_type=item.media_type,
+                kind=item.kind,
+                original_filename=None if public else item.original_filename,
+                description=None if public else item.description,
+                storage_key=item.storage_key,
+                received_at=item.received_at,
+            )
+        )
+
+
+async def _campaign(session: AsyncSession, campaign_id: uuid.UUID | None, level: Level) -> Any:
+    if campaign_id is None:
+        return None
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    rationale = None if level == Level.public else campaign.rationale
+    return {"title": campaign.title, "target": campaign.target, "rationale": rationale}
+
+
+async def load_content(
+    session: AsyncSession,
+    actor: Actor,
+    level: Level,
+    ids: list[uuid.UUID],
+    campaign_id: uuid.UUID | None,
+) -> DossierContent:
+    """Read the cases, their timelines and evidence records as the level allows."""
+    still_seen = set(
+        await session.scalars(select(Case.id).where(Case.id.in_(ids), case_visibility(actor)))
+    )
+    if len(still_seen) != len(set(ids)):
+        raise CasesChanged(
+            f"{len(set(ids)) - len(still_seen)} of the cases are no longer readable by the "
+            "requester (archived, or access changed); ask for the dossier again."
+        )
+    stmt = case_statement(actor, level, ids).add_columns(
+        Case.summary, respondents_json().label("respondents")
+    )
+    sections: dict[uuid.UUID, CaseSection] = {}
+    for number, row in enumerate((await session.execute(stmt)).all(), start=1):
+        case_id = uuid.UUID(row.id)
+        sections[case_id] = CaseSection(
+            id=case_id,
+            number=number,
+            reference=row.reference,
+            title=row.title,
+            status=row.status,
+            issue_types=[t for t in (row.issue_types or "").split(",") if t],
+            sensitivity=row.sensitivity,
+            generalized=bool(row.generalized),
+            country=row.country,
+            place_name=row.place_name,
+            people_affected=row.people_affected,
+            opened_on=row.opened_on,
+            summary=None if level == Level.public else row.summary,
+            respondents=_respondents(row.respondents, level),
+            geometry=orjson.loads(row.geometry_json),
+        )
+    if sections:
+        await _events(session, sections, level)
+        await _evidence(session, sections, level)
+    return DossierContent(
+        level=level,
+        cases=list(sections.values()),
+        campaign=await _campaign(session, campaign_id, level),
+    )

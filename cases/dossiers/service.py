@@ -1,0 +1,214 @@
+"""Dossier requests: who may ask for which cases, the rate limit, status and download."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.advocacy.models import Campaign, CampaignCase
+from cases.dossiers.models import Dossier
+from cases.dossiers.schemas import DossierCreate, DossierFormat, DossierRead
+from cases.evidence.storage import Storage
+from cases.models import Case
+from cases.visibility import case_visibility
+from corps.audit import append_audit
+from corps.auth.actor import Actor, Role
+from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from corps.jobs import enqueue_after_commit
+from geo.privacy import Level
+
+IN_PROGRESS = ("queued", "running")
+PER_ORGANIZATION = 2  # queued or running at once; dossiers are heavy (all evidence re-read)
+RETRY_AFTER_S = 30
+BUILD_JOB = "dossiers.build"
+UNSEEN_CASES = "One or more of the cases do not exist or are not visible to you."
+
+
+def bundle_key(dossier_id: uuid.UUID | str) -> str:
+    """The storage key of a dossier's finished ZIP."""
+    return f"dossiers/{dossier_id}.zip"
+
+
+def build_job_id(dossier_id: uuid.UUID | str) -> str:
+    """The arq job id of a dossier's first build: enqueueing it twice is a no-op."""
+    return f"dossier:{dossier_id}"
+
+
+def to_read(dossier: Dossier) -> DossierRead:
+    """The API shape of a dossier."""
+    done = dossier.status == "done"
+    return DossierRead(
+        id=dossier.id,
+        status=dossier.status,
+        progress=round(dossier.progress, 4),
+        stage=dossier.stage,
+        sha256=dossier.sha256,
+        size=dossier.size,
+        error=dossier.error,
+        level=Level(dossier.level),
+        formats=[DossierFormat(f) for f in dossier.formats],
+        case_count=len(dossier.case_ids),
+        campaign_id=dossier.campaign_id,
+        requested_by=dossier.requested_by,
+        created_at=dossier.created_at,
+        started_at=dossier.started_at,
+        finished_at=dossier.finished_at,
+        download_url=f"/api/v1/dossiers/{dossier.id}/download" if done else None,
+    )
+
+
+def _check_role(actor: Actor, body: DossierCreate) -> None:
+    if actor.role == Role.campaigner:
+        if body.campaign_id is None:
+            raise Forbidden("Campaigners ask for dossiers of campaigns (campaign_id).")
+        if body.level == Level.internal:
+            raise Forbidden("Campaigners export at the partner or public level.")
+
+
+async def _requested_ids(session: AsyncSession, body: DossierCreate) -> list[uuid.UUID]:
+    if body.case_ids is not None:
+        return body.case_ids
+    if await session.scalar(select(Campaign.id).where(Campaign.id == body.campaign_id)) is None:
+        raise NotFound("No such campaign.")
+    ids = list(
+        await session.scalars(
+            select(CampaignCase.case_id)
+            .where(CampaignCase.campaign_id == body.campaign_id)
+            .order_by(CampaignCase.added_at, CampaignCase.case_id)
+        )
+    )
+    if not ids:
+        raise Unprocessable("The campaign has no cases yet; add some before asking for a dossier.")
+    return ids
+
+
+async def _readable_ids(
+    session: AsyncSession, actor: Actor, ids: list[uuid.UUID], level: Level
+) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(Case.id, Case.sensitivity).where(Case.id.in_(ids), case_visibility(actor))
+    )
+    sensitivity = {row.id: row.sensitivity for row in rows}
+    if len(sensitivity) != len(ids):
+        raise NotFound(UNSEEN_CASES)  # names nothing: which ids exist is itself a secret
+    if level == Level.public:
+        ids = [i for i in ids if sensitivity[i] != "high_risk"]
+        if not ids:
+            raise Unprocessable(
+                "Every case asked for is high-risk, and a public dossier leaves those out."
+            )
+    return ids
+
+
+async def _check_rate(session: AsyncSession, actor: Actor) -> None:
+    # Serialize requests of one organization so two at once cannot both see one slot free.
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"dossiers:{actor.organization_id}"},
+    )
+    busy = await session.scalar(
+        select(func.count())
+        .select_from(Dossier)
+        .where(Dossier.organization_id == actor.organization_id, Dossier.status.in_(IN_PROGRESS))
+    )
+    if (busy or 0) >= PER_ORGANIZATION:
+        raise TooManyRequests(
+            f"Your organization already has {busy} dossiers queued or being built; "
+            "ask again when one is done.",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+
+async def request(session: AsyncSession, actor: Actor, body: DossierCreate) -> Dossier:
+    """Record a dossier request and queue its build once the request commits."""
+    _check_role(actor, body)
+    requested = await _requested_ids(session, body)
+    ids = await _readable_ids(session, actor, requested, body.level)
+    await _check_rate(session, actor)
+    dossier = Dossier(
+        organization_id=actor.organization_id,
+        requested_by=actor.user_id,
+        requester_role=actor.role.value,
+        campaign_id=body.campaign_id,
+        case_ids=[str(i) for i in ids],
+        level=body.level.value,
+        formats=[f.value for f in body.formats],
+        status="queued",
+        progress=0.0,
+        stage="waiting for a worker",
+    )
+    session.add(dossier)
+    await session.flush()
+    await session.refresh(dossier)
+    await append_audit(
+        session,
+        actor,
+        "dossier.requested",
+        object_type="dossier",
+        object_id=dossier.id,
+        details={
+            "level": dossier.level,
+            "formats": dossier.formats,
+            "case_count": len(ids),
+            "left_out_high_risk": len(requested) - len(ids),
+            "campaign_id": str(body.campaign_id) if body.campaign_id else None,
+        },
+    )
+    enqueue_after_commit(
+        session, BUILD_JOB, dossier_id=str(dossier.id), _job_id=build_job_id(dossier.id)
+    )
+    return dossier
+
+
+async def readable(session: AsyncSession, actor: Actor, dossier_id: uuid.UUID) -> Dossier:
+    """A dossier the actor may see, or 404 (another organization's dossier does not exist)."""
+    stmt = select(Dossier).where(Dossier.id == dossier_id)
+    if not actor.is_corps_wide:
+        stmt = stmt.where(Dossier.organization_id == actor.organization_id)
+    dossier = await session.scalar(stmt)
+    if dossier is None or not await _may_read_contents(session, actor, dossier):
+        raise NotFound("No such dossier.")
+    return dossier
+
+
+async def _may_read_contents(session: AsyncSession, actor: Actor, dossier: Dossier) -> bool:
+    # A colleague of the requester sees the dossier only if its contents are theirs to see:
+    # a coordinator's internal dossier must not reach a paralegal through a shared organization.
+    if actor.is_corps_wide or dossier.requested_by == actor.user_id:
+        return True
+    if actor.role == Role.campaigner and dossier.level == Level.internal.value:
+        return False
+    ids = [uuid.UUID(i) for i in dossier.case_ids]
+    seen = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.id.in_(ids), case_visibility(actor))
+    )
+    return seen == len(ids)
+
+
+async def open_bundle(
+    session: AsyncSession, actor: Actor, storage: Storage, dossier_id: uuid.UUID
+) -> tuple[Dossier, AsyncIterator[bytes]]:
+    """The finished ZIP as a stream, the download audited; 409 while it is not ready."""
+    dossier = await readable(session, actor, dossier_id)
+    if dossier.status == "failed":
+        raise Conflict(f"The dossier failed and has no bundle: {dossier.error}")
+    if dossier.status != "done" or not dossier.storage_key:
+        raise Conflict(
+            f"The dossier is {dossier.status} ({round(dossier.progress * 100)}%); "
+            "download it when its status is done.",
+            headers={"Retry-After": "5"},
+        )
+    if not await storage.exists(dossier.storage_key):
+        raise NotFound("The stored bundle is missing; alert an administrator.")
+    await append_audit(
+        session,
+        actor,
+        "dossier.downloaded",
+        object_type="dossier",
+        object_id=dossier.id,
+        details={"sha256": dossier.sha256},
+    )
+    return dossier, storage.open(dossier.storage_key)

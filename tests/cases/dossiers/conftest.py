@@ -1,0 +1,85 @@
+"""Dossier fixtures: the router mounted, builds run in-process, bundles read back."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from PIL import Image
+
+from cases.dossiers.build import Deps, build_dossier
+from tests.factories import Person
+
+
+@pytest.fixture(scope="session")
+def dossier_app(app: FastAPI) -> FastAPI:
+    """The app with the dossier routes, until corps/app.py includes them itself."""
+    if not any(getattr(r, "path", "") == "/api/v1/dossiers" for r in app.routes):
+        from cases.dossiers.api import router
+
+        app.include_router(router)
+    return app
+
+
+@pytest.fixture
+async def dclient(dossier_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app with the dossier routes."""
+    transport = httpx.ASGITransport(app=dossier_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def run_build(app: FastAPI, dossier_id: str) -> dict[str, Any]:
+    """Run the build job's body here, as a worker would, against the same services."""
+    deps = Deps(app.state.sessionmaker, app.state.engine, app.state.storage, app.state.arq)
+    import uuid
+
+    return await build_dossier(deps, uuid.UUID(dossier_id))
+
+
+async def ask(client: httpx.AsyncClient, person: Person, **body: Any) -> httpx.Response:
+    """POST /api/v1/dossiers as person."""
+    return await client.post("/api/v1/dossiers", json=body, headers=person.headers)
+
+
+async def built_zip(
+    client: httpx.AsyncClient, app: FastAPI, person: Person, tmp: Path, **body: Any
+) -> tuple[dict[str, Any], Path]:
+    """Request a dossier, build it, download it; return its final status and the file."""
+    response = await ask(client, person, **body)
+    assert response.status_code == 202, response.text
+    dossier_id = response.json()["id"]
+    await run_build(app, dossier_id)
+    status = (await client.get(f"/api/v1/dossiers/{dossier_id}", headers=person.headers)).json()
+    assert status["status"] == "done", status
+    download = await client.get(f"/api/v1/dossiers/{dossier_id}/download", headers=person.headers)
+    assert download.status_code == 200, download.text
+    path = tmp / f"{dossier_id}.zip"
+    path.write_bytes(download.content)
+    return status, path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    """Every member of a ZIP, read whole (test bundles are small)."""
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def image_exif(data: bytes) -> dict[int, Any]:
+    """The EXIF tags Pillow reads from an image, GPS IFD included."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = image.getexif()
+        return {**dict(exif), **{0x8825: dict(exif.get_ifd(0x8825))}} if exif else {}
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
