@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bench import lists, upload
+from bench import lists, maps, upload
 from bench.common import BENCH_DATABASE_URL, RESULTS, Table, bench_settings
 from cases.seed import seed_cases
 from corps.auth.tokens import issue_token
@@ -38,13 +38,40 @@ async def prepare(cases: int) -> tuple[str, str]:
 
 async def main() -> None:
     """Run the chosen benchmarks and write the table."""
-    parser = argparse.ArgumentParser(description="EJ Corps performance suite")
+    parser = argparse.ArgumentParser(
+        description="EJ Corps performance suite: case lists, evidence upload and maps "
+        "(tiles vs raw SQL and tipg, OGC items, hotspot growth); maps also write bench/RESULTS.md."
+    )
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the bench database")
+    parser.add_argument(
+        "--million",
+        dest="cases",
+        action="store_const",
+        const=1_000_000,
+        help="seed and measure 1,000,000 cases (the issue's map benchmark; ~25 min to seed)",
+    )
     parser.add_argument("--upload-mb", type=int, default=200, help="size of each upload")
-    parser.add_argument("--skip-upload", action="store_true")
-    parser.add_argument("--skip-lists", action="store_true")
+    parser.add_argument("--skip-upload", action="store_true", help="skip the evidence upload")
+    parser.add_argument("--skip-lists", action="store_true", help="skip the case-list bench")
+    parser.add_argument("--skip-maps", action="store_true", help="skip the map benchmarks")
+    parser.add_argument(
+        "--maps", action="store_true", help="run only the map benchmarks (implies both skips)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=30, help="requests per tile / items page (maps)"
+    )
+    parser.add_argument(
+        "--hotspot-limit",
+        type=float,
+        default=1200,
+        help="seconds after which one hotspot analysis is stopped and reported as a lower bound",
+    )
     args = parser.parse_args()
-    coordinator_id, paralegal_id = await prepare(args.cases)
+    if args.maps:
+        args.skip_lists = args.skip_upload = True
+    # The last 100k and 10k cases go in their own transactions: the hotspot subsets.
+    for total in [args.cases] if args.skip_maps else maps.seed_steps(args.cases):
+        coordinator_id, paralegal_id = await prepare(total)
     table = Table()
     with tempfile.TemporaryDirectory(prefix="ejbench-") as tmp:
         settings = bench_settings(Path(tmp) / "storage")
@@ -57,6 +84,14 @@ async def main() -> None:
         if not args.skip_upload:
             case_id = await _a_case_of(settings, paralegal)
             await upload.run(settings, paralegal, case_id, Path(tmp), table, args.upload_mb)
+        if not args.skip_maps:
+            await maps.run(
+                settings,
+                table,
+                cases=args.cases,
+                repeat=args.repeat,
+                hotspot_limit_s=args.hotspot_limit,
+            )
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
     report = f"# Benchmarks {stamp}\n\n{table.markdown()}"

@@ -19,11 +19,7 @@ from tests.factories import Person
 
 @pytest.fixture(scope="session")
 def dossier_app(app: FastAPI) -> FastAPI:
-    """The app with the dossier routes, until corps/app.py includes them itself."""
-    if not any(getattr(r, "path", "") == "/api/v1/dossiers" for r in app.routes):
-        from cases.dossiers.api import router
-
-        app.include_router(router)
+    """The application (its dossier routes come from corps/app.py)."""
     return app
 
 
