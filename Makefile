@@ -1,8 +1,10 @@
 # EJ Corps: `make run` serves the API with demo data; `make test` runs the whole suite.
 SHELL := /bin/bash
 VENV := .venv/bin
-export EJ_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps
+export EJ_DATABASE_URL ?= postgresql+asyncpg://ejcorps_app:ejcorps_app@127.0.0.1:5432/ejcorps
+export EJ_MIGRATION_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps
 export EJ_TEST_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_test
+export EJ_TEST_APP_DATABASE_URL ?= postgresql+asyncpg://ejcorps_app:ejcorps_app@127.0.0.1:5432/ejcorps_test
 export EJ_REDIS_URL ?= redis://127.0.0.1:6379/0
 export EJ_TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 HOST ?= 127.0.0.1

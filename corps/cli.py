@@ -54,10 +54,13 @@ def run_migrations(database_url: str | None = None) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from corps.settings import get_settings
+
+    settings = get_settings()
+    database_url = database_url or settings.migration_database_url or settings.database_url
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    if database_url:
-        config.attributes["database_url"] = database_url
+    config.attributes["database_url"] = database_url
     command.upgrade(config, "head")
 
 

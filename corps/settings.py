@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "prod"] = "dev"
     database_url: str = "postgresql+asyncpg://postgres@localhost:5432/ejcorps"
+    # Migrations run as the schema owner; the service runs as db_app_role, which may not
+    # alter tables, disable triggers or rewrite the audit log and the chains of custody.
+    migration_database_url: str | None = None
+    db_app_role: str = "ejcorps_app"
     redis_url: str = "redis://localhost:6379/0"
     secret_key: str = DEV_SECRET
     storage_url: str = "file://./var/storage"

@@ -41,10 +41,35 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+# The service's own role reads and writes rows but owns nothing: it cannot disable the
+# append-only triggers, and it may not rewrite or remove what is evidence.
+GRANTS = """
+DO $grants$
+DECLARE app text := %(role)s;
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = app) THEN RETURN; END IF;
+  EXECUTE format('GRANT USAGE ON SCHEMA public TO %%I', app);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %%I', app);
+  EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %%I', app);
+  EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, custody_events FROM %%I', app);
+  EXECUTE format('REVOKE DELETE, TRUNCATE ON evidence, cases, case_events FROM %%I', app);
+  EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM %%I', app);
+END
+$grants$;
+"""
+
+
+def _grant_app_role(connection: Connection) -> None:
+    role = config.attributes.get("app_role") or get_settings().db_app_role
+    quoted = "'" + role.replace("'", "''") + "'"
+    connection.exec_driver_sql(GRANTS.replace("%(role)s", quoted).replace("%%", "%"))
+
+
 def _run_sync(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        _grant_app_role(connection)
 
 
 async def run_online() -> None:

@@ -5,6 +5,8 @@ set -euo pipefail
 
 DB_USER="${EJ_DB_USER:-ejcorps}"
 DB_PASSWORD="${EJ_DB_PASSWORD:-ejcorps}"
+APP_USER="${EJ_DB_APP_ROLE:-ejcorps_app}"
+APP_PASSWORD="${EJ_DB_APP_PASSWORD:-ejcorps_app}"
 DB_HOST="${EJ_DB_HOST:-127.0.0.1}"
 DB_PORT="${EJ_DB_PORT:-5432}"
 DATABASES="${EJ_DATABASES:-ejcorps ejcorps_test}"
@@ -59,6 +61,12 @@ DO \$\$ BEGIN
   ELSE
     ALTER ROLE $DB_USER LOGIN PASSWORD '$DB_PASSWORD';
   END IF;
+  -- the service's role: rows only, never the schema (migrations grant it what it needs)
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_USER') THEN
+    CREATE ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
+  ELSE
+    ALTER ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
+  END IF;
 END \$\$;
 SQL
   for db in $DATABASES; do
@@ -87,7 +95,8 @@ ensure_redis() {
 write_env_file() {
   [ -f .env ] && return
   cat > .env <<ENV
-EJ_DATABASE_URL=postgresql+asyncpg://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/ejcorps
+EJ_DATABASE_URL=postgresql+asyncpg://$APP_USER:$APP_PASSWORD@$DB_HOST:$DB_PORT/ejcorps
+EJ_MIGRATION_DATABASE_URL=postgresql+asyncpg://$DB_USER:$DB_PASSWORD@$DB_HOST:$DB_PORT/ejcorps
 EJ_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 ENV
   say "wrote .env for the local database"
@@ -110,4 +119,4 @@ ensure_postgres
 ensure_databases
 ensure_redis
 write_env_file
-say "PostgreSQL $(pg_version) + PostGIS and Redis are ready; role $DB_USER owns: $DATABASES"
+say "PostgreSQL $(pg_version) + PostGIS and Redis are ready; $DB_USER owns $DATABASES, the service connects as $APP_USER"

@@ -27,6 +27,10 @@ from corps.settings import Settings
 TEST_DATABASE_URL = os.environ.get(
     "EJ_TEST_DATABASE_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_test"
 )
+# The app under test connects as the service role; tests that tamper use the owner's engine.
+TEST_APP_DATABASE_URL = os.environ.get(
+    "EJ_TEST_APP_DATABASE_URL", TEST_DATABASE_URL.replace("ejcorps:ejcorps@", "ejcorps_app:ejcorps_app@")
+)
 TEST_REDIS_URL = os.environ.get("EJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
@@ -50,7 +54,8 @@ def settings(storage_dir: Path) -> Settings:
     """Settings pointing at the test database, test Redis and a temporary store."""
     return Settings(
         env="test",
-        database_url=TEST_DATABASE_URL,
+        database_url=TEST_APP_DATABASE_URL,
+        migration_database_url=TEST_DATABASE_URL,
         redis_url=TEST_REDIS_URL,
         storage_url=f"file://{storage_dir}",
         secret_key="test-secret-key-that-is-long-enough-0123456789",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from corps.audit import append_audit, verify_audit_chain
+from corps.settings import Settings
 
 
 async def _append_three(session: AsyncSession) -> list[int]:
@@ -78,3 +79,28 @@ async def test_a_deleted_row_breaks_the_chain(engine: AsyncEngine) -> None:
         problems = await verify_audit_chain(session)
         await transaction.rollback()
     assert problems == [f"audit row {ids[2]}: previous hash does not match row before"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET action = 'edited'",
+        "DELETE FROM audit_log",
+        "ALTER TABLE audit_log DISABLE TRIGGER USER",
+        "UPDATE custody_events SET details = '{}'",
+        "ALTER TABLE custody_events DISABLE TRIGGER USER",
+        "DELETE FROM evidence",
+        "DELETE FROM cases",
+        "DROP TABLE case_events",
+    ],
+)
+async def test_the_services_own_database_role_cannot_rewrite_history(
+    settings: Settings, migrated: None, statement: str
+) -> None:
+    service = create_async_engine(settings.database_url)
+    try:
+        async with service.connect() as conn:
+            with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+                await conn.execute(text(statement))
+    finally:
+        await service.dispose()
