@@ -29,7 +29,8 @@ TEST_DATABASE_URL = os.environ.get(
 )
 # The app under test connects as the service role; tests that tamper use the owner's engine.
 TEST_APP_DATABASE_URL = os.environ.get(
-    "EJ_TEST_APP_DATABASE_URL", TEST_DATABASE_URL.replace("ejcorps:ejcorps@", "ejcorps_app:ejcorps_app@")
+    "EJ_TEST_APP_DATABASE_URL",
+    TEST_DATABASE_URL.replace("ejcorps:ejcorps@", "ejcorps_app:ejcorps_app@"),
 )
 TEST_REDIS_URL = os.environ.get("EJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 

@@ -100,7 +100,7 @@ async def test_the_services_own_database_role_cannot_rewrite_history(
     service = create_async_engine(settings.database_url)
     try:
         async with service.connect() as conn:
-            with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+            with pytest.raises(DBAPIError, match=r"permission denied|must be owner"):
                 await conn.execute(text(statement))
     finally:
         await service.dispose()
