@@ -174,8 +174,11 @@ async def _readable(
 
 
 async def read(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> EvidenceRead:
-    """One item's record (not its bytes)."""
+    """One item's record (not its bytes); opening it is a view on the chain of custody."""
     evidence, generalized = await _readable(session, actor, evidence_id)
+    await append_custody_event(
+        session, evidence.id, "viewed", actor_id=actor.user_id, details={"what": "record"}
+    )
     return to_read(evidence, generalized=generalized)
 
 

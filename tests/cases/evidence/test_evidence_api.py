@@ -85,8 +85,9 @@ async def test_a_photo_is_received_hashed_described_and_downloaded_intact(
     assert [link["event"] for link in chain] == [
         "received",
         "metadata_extracted",
+        "viewed",  # the record, opened above
         "downloaded",
-        "viewed",
+        "viewed",  # the chain itself
     ]
     assert all(chain[i]["prev_hash"] == chain[i - 1]["hash"] for i in range(1, len(chain)))
     verified = (
