@@ -39,7 +39,7 @@ async def prepare(cases: int) -> tuple[str, str]:
 async def main() -> None:
     """Run the chosen benchmarks and write the table."""
     parser = argparse.ArgumentParser(
-        description="EJ Corps performance suite: case lists, evidence upload and maps "
+        description="EJ Corps performance suite: case lists, evidence upload, dossiers and maps "
         "(tiles vs raw SQL and tipg, OGC items, hotspot growth); maps also write bench/RESULTS.md."
     )
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the bench database")
@@ -58,7 +58,7 @@ async def main() -> None:
     parser.add_argument("--dossier-cases", type=int, default=100, help="cases in the dossier")
     parser.add_argument("--dossier-mb", type=int, default=1024, help="evidence in the dossier")
     parser.add_argument(
-        "--maps", action="store_true", help="run only the map benchmarks (implies both skips)"
+        "--maps", action="store_true", help="run only the map benchmarks (skips the others)"
     )
     parser.add_argument(
         "--repeat", type=int, default=30, help="requests per tile / items page (maps)"
