@@ -33,7 +33,7 @@ from geo.features_query import (
     OgcRoute,
     items_query,
 )
-from geo.privacy import cell_size, generalized_geometry
+from geo.privacy import generalized_geometry, viewer_cell
 
 PREFIX = "/ogc"
 COLLECTION_ID = "cases"
@@ -72,7 +72,7 @@ class ViewerLocation:
     @classmethod
     def of(cls, actor: Actor) -> ViewerLocation:
         """The viewer's location expressions, privacy applied by geo/privacy.py."""
-        size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
+        size = viewer_cell(actor)
         return cls(size, generalized_geometry(Case.geometry, Case.centroid, size))
 
 

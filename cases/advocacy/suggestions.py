@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import Text, Uuid, cast, column, delete, func, select, text
+from sqlalchemy import ARRAY, Text, Uuid, any_, cast, column, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +13,7 @@ from cases.advocacy.models import Suggestion
 from cases.advocacy.schemas import SuggestionRead
 from cases.models import Case
 from cases.visibility import case_visibility
-from corps.auth.actor import Actor, Role
+from corps.auth.actor import Actor
 from geo.hotspots import metric_dbscan
 
 PROXIMITY_KM = 20.0
@@ -197,29 +196,26 @@ async def for_viewer(
     session: AsyncSession, actor: Actor, *, limit: int = 200
 ) -> list[SuggestionRead]:
     """Stored suggestions as the viewer may see them: only their readable cases are named."""
-    rows = list(await session.scalars(select(Suggestion).order_by(Suggestion.score.desc())))
-    all_ids = {uuid.UUID(i) for row in rows for i in row.case_ids}
-    if actor.role in (Role.coordinator, Role.admin):
-        readable = all_ids
-    else:
-        readable = set(
-            await session.scalars(
-                select(Case.id).where(Case.id.in_(all_ids), case_visibility(actor))
-            )
+    readable = (
+        select(func.array_agg(cast(Case.id, Text)))
+        .where(Case.id == any_(cast(Suggestion.case_ids, ARRAY(Uuid))), case_visibility(actor))
+        .correlate(Suggestion)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Suggestion, readable.label("visible"))
+        .where(readable.is_not(None))
+        .order_by(Suggestion.score.desc())
+        .limit(limit)
+    )
+    return [
+        SuggestionRead(
+            reason=row.reason,
+            case_ids=visible,
+            organization_ids=row.organization_ids,
+            respondent=row.respondent,
+            score=row.score,
+            explanation=row.explanation,
         )
-    out = []
-    for row in rows:
-        visible = [i for i in row.case_ids if uuid.UUID(i) in readable]
-        if not visible:
-            continue
-        out.append(
-            SuggestionRead(
-                reason=row.reason,
-                case_ids=visible,
-                organization_ids=row.organization_ids,
-                respondent=row.respondent,
-                score=row.score,
-                explanation=row.explanation,
-            )
-        )
-    return out[:limit]
+        for row, visible in rows
+    ]
