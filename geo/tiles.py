@@ -6,7 +6,18 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Response
-from sqlalchemy import Integer, Text, bindparam, case, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters, case_filters
@@ -15,7 +26,12 @@ from cases.visibility import case_visibility
 from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
-from geo.privacy import cell_size, generalized_centroid, generalized_geometry, viewer_cell
+from geo.privacy import (
+    PARTNER_CELL_DEG,
+    generalized_centroid,
+    generalized_geometry,
+    viewer_cell,
+)
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -26,8 +42,6 @@ CLUSTER_BELOW_ZOOM = 10
 CLUSTER_CELLS_PER_TILE = 32
 MAX_ZOOM = 22
 WEB_MERCATOR_WIDTH = 40_075_016.685578488
-# Candidate search pads the tile by the largest cell a generalized location can move into.
-GENERALIZATION_MARGIN_DEG = 0.2
 
 _z = bindparam("z", type_=Integer)
 _x = bindparam("x", type_=Integer)
@@ -38,26 +52,35 @@ def _envelope() -> Any:
     return func.ST_TileEnvelope(_z, _x, _y)
 
 
-def _candidates(actor: Actor, filters: CaseFilters) -> list[Any]:
-    """WHERE clauses: visible, filtered, near the tile (transform the envelope, not the column)."""
-    near = func.ST_Expand(func.ST_Transform(_envelope(), 4326), GENERALIZATION_MARGIN_DEG)
+def _candidates(actor: Actor, filters: CaseFilters, size: Any) -> list[Any]:
+    """WHERE clauses: visible, filtered, near the tile; exact rows through the 3857 index.
+
+    The envelope is transformed, never the column. A generalized cell (tiles are at the
+    internal level, so at most PARTNER_CELL_DEG wide) holds the centroid, which lies in the
+    geometry's bounding box: padding the tile by one cell finds every such row.
+    """
+    margin: Any = literal_column(f"margin => {BUFFER / EXTENT}")
+    exact = size.is_(None) & Case.geom_3857.op("&&")(func.ST_TileEnvelope(_z, _x, _y, margin))
+    near = func.ST_Expand(func.ST_Transform(_envelope(), 4326), PARTNER_CELL_DEG)
+    generalized = size.is_not(None) & Case.geometry.op("&&")(near)
     return [
         case_visibility(actor),
         *filters.clauses(cell=viewer_cell(actor)),
-        Case.geometry.op("&&")(near),
+        or_(exact, generalized),
     ]
 
 
 def cases_layer(actor: Actor, filters: CaseFilters) -> Any:
     """SELECT of one MVT layer `cases`: each visible case as shown to this viewer."""
-    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
+    size = viewer_cell(actor)
     shown = case(
         (size.is_(None), Case.geom_3857),
         else_=func.ST_Transform(generalized_geometry(Case.geometry, Case.centroid, size), 3857),
     )
-    features = (
+    # Sort and cap before ST_AsMVTGeom, so clipping runs once per kept feature.
+    rows = (
         select(
-            func.ST_AsMVTGeom(shown, _envelope(), EXTENT, BUFFER, True).label("geom"),
+            shown.label("shown"),
             cast(Case.id, Text).label("id"),
             Case.reference,
             Case.status,
@@ -65,22 +88,22 @@ def cases_layer(actor: Actor, filters: CaseFilters) -> Any:
             cast(Case.organization_id, Text).label("organization_id"),
             size.is_not(None).label("generalized"),
         )
-        .where(*_candidates(actor, filters))
+        .where(*_candidates(actor, filters, size))
+        .order_by(Case.id)  # a uuid sorts as its text does
+        .limit(MAX_FEATURES_PER_TILE)
         .subquery("candidates")
     )
-    capped = (
-        select(features)
-        .where(features.c.geom.is_not(None))
-        .order_by(features.c.id)
-        .limit(MAX_FEATURES_PER_TILE)
-        .subquery("t")
-    )
-    return select(func.ST_AsMVT(literal_column("t"), "cases", EXTENT, "geom")).select_from(capped)
+    layer = select(
+        func.ST_AsMVTGeom(rows.c.shown, _envelope(), EXTENT, BUFFER, True).label("geom"),
+        *(column for column in rows.c if column.key != "shown"),
+    ).subquery("t")
+    # ST_AsMVT skips rows whose geometry clips away.
+    return select(func.ST_AsMVT(literal_column("t"), "cases", EXTENT, "geom")).select_from(layer)
 
 
 def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
     """SELECT of the MVT layer `case_clusters`: counts on a grid, for low zooms with many cases."""
-    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
+    size = viewer_cell(actor)
     point = func.ST_Transform(generalized_centroid(Case.centroid, size), 3857)
     grid = literal(WEB_MERCATOR_WIDTH) / func.power(2, _z) / CLUSTER_CELLS_PER_TILE
     snapped = func.ST_SnapToGrid(point, grid)
@@ -91,7 +114,7 @@ def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
             ).label("geom"),
             func.count().label("count"),
         )
-        .where(*_candidates(actor, filters), Case.centroid.is_not(None))
+        .where(*_candidates(actor, filters, size), Case.centroid.is_not(None))
         .group_by(snapped)
         .subquery("c")
     )
