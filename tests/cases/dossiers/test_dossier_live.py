@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.dossiers.build import WORK_ROOT
 from cases.dossiers.verify import verify_dossier
-from cases.evidence.models import CustodyEvent
+from cases.evidence.models import CustodyEvent, Evidence
 from corps.audit import AuditEntry
 from corps.jobs import QUEUE_NAME
 from corps.settings import Settings
@@ -28,7 +28,7 @@ from tests.factories import make_case, make_person, upload
 from tests.live import process_env
 
 MB = 1 << 20
-FILES, FILE_MB = 10, 40  # enough that copying and hashing takes a few seconds
+FILES, FILE_MB = 10, 4
 
 
 def big_document(number: int) -> bytes:
@@ -53,6 +53,36 @@ async def start_worker(settings: Settings, log: Path) -> asyncio.subprocess.Proc
         )
     finally:
         out.close()
+
+
+def gate_blobs(storage_dir: Path, keys: list[str]) -> list[Path]:
+    """Swap stored blobs for named pipes, so a worker that reaches one waits there."""
+    gates = []
+    for key in keys:
+        blob = storage_dir / key
+        blob.rename(blob.with_name(blob.name + ".held"))
+        os.mkfifo(blob)
+        gates.append(blob)
+    return gates
+
+
+def worker_waits_at_a_gate(gates: list[Path]) -> bool:
+    """True once some process has a gate open for reading (a writer can then open it)."""
+    for gate in gates:
+        try:
+            fd = os.open(gate, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # ENXIO: nobody reads this pipe yet
+            continue
+        os.close(fd)
+        return True
+    return False
+
+
+def open_gates(gates: list[Path]) -> None:
+    """Put the real blobs back where the pipes were."""
+    for gate in gates:
+        gate.unlink()
+        gate.with_name(gate.name + ".held").rename(gate)
 
 
 async def status_of(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
@@ -89,24 +119,29 @@ async def test_a_build_killed_mid_export_finishes_exactly_once_on_a_new_worker(
     url = f"/api/v1/dossiers/{dossier_id}"
     log = tmp_path / "workers.log"
 
+    keys = await db.scalars(
+        select(Evidence.storage_key).where(Evidence.id.in_([uuid.UUID(i["id"]) for i in items]))
+    )
+    # Half the blobs become pipes: the worker copies some bytes, then waits mid-export
+    # until it is killed, however fast this machine's disk is.
+    gates = gate_blobs(storage_dir, sorted(keys)[FILES // 2 :])
     first = await start_worker(settings, log)
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        while not worker_waits_at_a_gate(gates):
             seen = await status_of(dclient, url, paralegal.headers)
-            running = seen["status"] == "running" and "evidence" in (seen["stage"] or "")
-            if running and seen["progress"] > 0.05:  # past the stage's start: bytes copied
-                break
             assert seen["status"] in ("queued", "running"), seen
+            assert time.monotonic() < deadline, (
+                f"the build never got going: {seen}\n{log.read_text()}"
+            )
             await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"the build never got going: {seen}\n{log.read_text()}")
         first.send_signal(signal.SIGKILL)
         await first.wait()
     finally:
         if first.returncode is None:
             first.kill()
             await first.wait()
+        open_gates(gates)
     left = await status_of(dclient, url, paralegal.headers)
     assert left["status"] == "running" and left["sha256"] is None  # a dead build is no result
 
