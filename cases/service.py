@@ -25,7 +25,8 @@ from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
-from geo.geometry import check_geometry, to_ewkt
+from geo.geometry import to_ewkt
+from geo.geometry_work import check_geometry_bounded
 from geo.privacy import viewer_cell
 
 NEXT_REFERENCE = text(
@@ -96,7 +97,7 @@ async def create(
     body_sha256 = _body_sha256(body, repair)
     if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
         return replay, False
-    checked = check_geometry(body.geometry, repair=repair)
+    checked = await check_geometry_bounded(body.geometry, repair=repair)
     issue_types = await _check_issue_types(session, body.issue_types)
     reference = await _next_reference(session, organization)
     case_id = await session.scalar(
@@ -193,7 +194,7 @@ async def update(
         check_transition(case.status, changes["status"])
         session.add(status_event(case.id, actor, case.status, changes["status"], body.status_note))
     if "geometry" in changes:
-        checked = check_geometry(changes.pop("geometry"), repair=repair)
+        checked = await check_geometry_bounded(changes.pop("geometry"), repair=repair)
         case.geometry = WKTElement(to_ewkt(checked), extended=True)
         case.geometry_repaired = checked.repaired
     if "issue_types" in changes:
