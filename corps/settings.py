@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
+    login_attempts_per_address: int = Field(default=100, ge=1)
+    login_backoff_max_s: int = Field(default=5 * 60, ge=1)
     # Geometry checks past `geometry_inline_vertices` run in a child process with these limits.
     geometry_inline_vertices: int = Field(default=1_000, ge=0)
     geometry_memory_mb: int = Field(default=1024, ge=64)

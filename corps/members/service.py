@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 
@@ -11,11 +10,16 @@ from redis.asyncio import Redis
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from corps.audit import append_audit, append_audit_independently
+from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
-from corps.auth.passwords import hash_password, verify_password
+from corps.auth.passwords import (
+    hash_password,
+    hash_password_off_loop,
+    verify_password_off_loop,
+)
+from corps.auth.throttle import SignInThrottle
 from corps.auth.tokens import issue_token
-from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from corps.errors import Conflict, Forbidden, NotFound, Unauthorized
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
@@ -56,7 +60,7 @@ async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
     user = User(
         email=email,
         name=body.name,
-        password_hash=hash_password(body.password),
+        password_hash=await hash_password_off_loop(body.password),
         role=body.role.value,
         organization_id=organization_id,
     )
@@ -110,7 +114,7 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
             raise Conflict("You cannot deactivate yourself.")
         user.active = changes["active"]
     if "password" in changes:
-        user.password_hash = hash_password(changes["password"])
+        user.password_hash = await hash_password_off_loop(changes["password"])
     await session.flush()
     await append_audit(
         session,
@@ -123,39 +127,38 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     return user
 
 
-def _throttle_key(email: str) -> str:
-    return "ejcorps:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
-
-
 async def authenticate(
-    session: AsyncSession, redis: Redis, settings: Settings, *, email: str, password: str
+    session: AsyncSession,
+    redis: Redis,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client: str,
 ) -> TokenResponse:
-    """Exchange email and password for a token; the same 401 for unknown email and bad password."""
-    key = _throttle_key(email.strip())
-    failures = int(await redis.get(key) or 0)
-    if failures >= settings.login_failures_allowed:
-        ttl = await redis.ttl(key)
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later.",
-            headers={"Retry-After": str(max(int(ttl), 1))},
-        )
+    """Exchange email and password for a token; the same 401 for unknown email and bad password.
+
+    Sign-in is the one service that commits: it holds no connection while Argon2 runs, and a
+    failure's audit entry is committed on the request's own connection, not a second one.
+    """
+    throttle = SignInThrottle(redis, settings, email=email, client=client)
+    await throttle.admit()
     user = await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    ok = verify_password(password, user.password_hash if user else None)
+    await session.commit()  # give the connection back while the password is checked
+    ok = await verify_password_off_loop(password, user.password_hash if user else None)
     if not ok or user is None or not user.active:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, settings.login_failure_window_s, nx=True)
-            await pipe.execute()
-        await append_audit_independently(
+        await throttle.failed()
+        await append_audit(
             session,
             None,
             "auth.login_failed",
             object_type="user",
             object_id=user.id if user else None,
-            details={"known_user": user is not None, "attempt": failures + 1},
+            details={"known_user": user is not None, "attempt": throttle.attempt},
         )
+        await session.commit()
         raise Unauthorized("Wrong email or password.", headers={"WWW-Authenticate": "Bearer"})
-    await redis.delete(key)
+    await throttle.succeeded()
     token, lifetime = issue_token(settings, user.id)
     return TokenResponse(access_token=token, expires_in=lifetime)
 
