@@ -24,8 +24,8 @@ from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
 from corps.pagination import PageParams, encode_cursor, read_cursor
-from geo.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from geo.layer_safety import refuse_unsafe_content
+from geo.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from geo.layers_io import (
     MAX_LAYER_FEATURES,
     MAX_LAYER_VERTICES,
