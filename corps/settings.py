@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     storage_url: str = "file://./var/storage"
     max_upload_mb: int = Field(default=200, ge=1, le=10_000)
+    # Bodies past these are answered 413 before they are read (uploads: max_upload_mb).
+    max_json_mb: int = Field(default=8, ge=1, le=1024)
+    max_form_kb: int = Field(default=64, ge=1, le=1024 * 1024)
     token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
