@@ -127,7 +127,7 @@ async def create(
     if case_id is None:  # the same client id raced in from a retry and committed first
         if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
             return replay, False
-        raise Conflict("A case with this id already exists.")
+        raise _unusable_id()
     case = await session.get_one(Case, case_id)
     respondents = [(r.name, r.kind) for r in body.respondents]
     case.respondent_names = await set_case_respondents(
@@ -152,14 +152,17 @@ async def _replayed(
     existing = await session.scalar(select(Case).where(Case.id == case_id))
     if existing is None:
         return None
-    same = (
-        existing.client_body_sha256 == body_sha256
-        and existing.archived_at is None
-        and can_edit(actor, existing)
-    )
-    if not same:
+    if existing.archived_at is not None or not can_edit(actor, existing):
+        raise _unusable_id()  # whose it is, or whether it exists at all, is not the actor's
+    if existing.client_body_sha256 != body_sha256:
         raise Conflict("A different case with this id already exists.")
     return await read(session, actor, case_id, audit=False)
+
+
+def _unusable_id() -> Unprocessable:
+    """The answer for a client id the actor cannot reuse: the same whoever holds it."""
+    msg = "this id cannot be used for a new case; send a new random UUID, or no id"
+    return Unprocessable(f"id: {msg}.", extra={"errors": [{"loc": ["body", "id"], "msg": msg}]})
 
 
 def parse_if_match(raw: str | None) -> int | None:

@@ -117,7 +117,7 @@ async def check_geometry_bounded(data: object, *, repair: bool = False) -> Check
     async with _semaphore():
         receiver, sender = _context.Pipe(duplex=False)
         process = _context.Process(target=_child, args=(sender, data, repair, limits), daemon=True)
-        process.start()
+        await asyncio.to_thread(process.start)  # it pickles the input: not on the loop
         sender.close()
         try:
             result = await asyncio.to_thread(_wait, receiver, limits.timeout_seconds)

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 
-from corps.auth.tokens import read_token
+from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
 
@@ -61,13 +61,16 @@ async def current_actor(
 
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
-    user_id = read_token(request.app.state.settings, token)
-    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    claims = read_claims(request.app.state.settings, token)
+    user = await session.scalar(
+        select(User).where(User.id == claims.user_id, User.active.is_(True))
+    )
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    check_not_revoked(claims.issued_ms, user.credentials_changed_at)
     return Actor(
         user_id=user.id,
         email=user.email,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -19,7 +19,7 @@ from corps.auth.passwords import (
 )
 from corps.auth.throttle import SignInThrottle
 from corps.auth.tokens import issue_token
-from corps.errors import Conflict, Forbidden, NotFound, Unauthorized
+from corps.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
@@ -54,9 +54,17 @@ async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
     if await session.get(Organization, organization_id) is None:
         raise NotFound("No such organization.")
     email = str(body.email).strip()
-    taken = await session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
-    if taken:
-        raise Conflict("A user with this email already exists.")
+    taken = await session.scalar(
+        select(User.organization_id).where(func.lower(User.email) == email.lower())
+    )
+    if taken is not None:
+        if actor.role == Role.admin or taken == actor.organization_id:
+            raise Conflict("A user with this email already exists.")
+        # Not confirmed to someone who cannot see the other organization's people.
+        msg = "this email cannot be registered by your organization; a corps admin can help"
+        raise Unprocessable(
+            f"email: {msg}.", extra={"errors": [{"loc": ["body", "email"], "msg": msg}]}
+        )
     user = User(
         email=email,
         name=body.name,
@@ -104,17 +112,23 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     if actor.role == Role.org_admin and Role(user.role) not in ORG_ADMIN_GRANTS:
         raise Forbidden("An org_admin may not change a corps-level user.")
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    revokes = False
     if "role" in changes:
         _check_grant(actor, body.role or Role(user.role))
+        revokes = user.role != Role(changes["role"]).value
         user.role = Role(changes["role"]).value
     if "name" in changes:
         user.name = changes["name"]
     if "active" in changes:
         if user.id == actor.user_id and not changes["active"]:
             raise Conflict("You cannot deactivate yourself.")
+        revokes = revokes or (user.active and not changes["active"])
         user.active = changes["active"]
     if "password" in changes:
         user.password_hash = await hash_password_off_loop(changes["password"])
+        revokes = True
+    if revokes:  # every token and session issued before now stops working
+        user.credentials_changed_at = datetime.now(UTC)
     await session.flush()
     await append_audit(
         session,

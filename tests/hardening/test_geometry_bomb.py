@@ -92,16 +92,17 @@ async def test_a_live_server_survives_the_bomb_under_1_gb_and_keeps_answering(
     ):
         bomb = client.post("/api/v1/cases?repair=true", json=case_body(geometry=bow_ties(20_000)))
         task = asyncio.create_task(bomb)
-        slowest = 0.0
+        began, waits = time.monotonic(), []
         while not task.done():
             started = time.monotonic()
             health = await client.get("/health")
-            slowest = max(slowest, time.monotonic() - started)
+            waits.append((round(started - began, 1), round(time.monotonic() - started, 2)))
             assert health.status_code == 200, health.text
             await asyncio.sleep(0.2)
         response = await task
+        slowest = max(wait for _, wait in waits)
         peak = server.memory_kb("VmHWM")
     assert response.status_code == 422, response.text
     assert "too complex to repair" in response.json()["detail"]
-    assert slowest < 2.0, f"/health took {slowest:.1f} s during the bomb"
+    assert slowest < 2.0, f"/health took {slowest:.1f} s during the bomb: (at, took) {waits}"
     assert peak < MEMORY_LIMIT_KB, f"the server reached {peak // 1024} MB"
