@@ -86,8 +86,12 @@ async def process_evidence(
     session: AsyncSession, storage: Storage, evidence_id: uuid.UUID
 ) -> dict[str, Any]:
     """Extract metadata once; a second run finds the work done and changes nothing."""
+    # FOR NO KEY UPDATE, not FOR UPDATE: a plain FOR UPDATE blocks the key-share lock that a
+    # concurrent custody insert (a GET of the record) takes on this row through its foreign
+    # key while holding the chain's advisory lock, which this job then waits for: a deadlock
+    # PostgreSQL broke by failing one side, a 500 without `processed` for the reader.
     evidence = await session.scalar(
-        select(Evidence).where(Evidence.id == evidence_id).with_for_update()
+        select(Evidence).where(Evidence.id == evidence_id).with_for_update(key_share=True)
     )
     if evidence is None or evidence.processed_at is not None:
         return {"skipped": True}
