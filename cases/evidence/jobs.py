@@ -10,6 +10,7 @@ from arq import cron
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases.evidence.blobs import hold_blob
 from cases.evidence.custody import append_custody_event
 from cases.evidence.exif import PhotoFacts, read_photo, thumbnail
 from cases.evidence.models import Evidence
@@ -78,7 +79,10 @@ async def _describe_photo(
         async def once() -> Any:
             yield thumb
 
-        thumb_key = (await storage.put_stream(once(), max_bytes=len(thumb))).key
+        async def claim(key: str) -> None:
+            await hold_blob(session, key)
+
+        thumb_key = (await storage.put_stream(once(), max_bytes=len(thumb), claim=claim)).key
     return metadata, thumb_key
 
 
