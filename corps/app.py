@@ -14,6 +14,7 @@ from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.openapi import install_problem_responses
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
 from geo.geometry_work import GeometryLimits
@@ -95,5 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
         app.include_router(router)  # type: ignore[arg-type]
+    install_problem_responses(app)
     logging.getLogger("corps").setLevel(logging.INFO)
     return app
