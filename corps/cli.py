@@ -42,12 +42,10 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run the arq worker that processes background jobs."""
-    from arq.worker import Worker
+    """Run the arq worker that processes background jobs (reconnecting to Redis)."""
+    from corps.worker import run
 
-    from corps.jobs import worker_settings
-
-    Worker(**worker_settings()).run()
+    run()
 
 
 def run_migrations(database_url: str | None = None) -> None:

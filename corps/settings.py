@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     secret_key: str = DEV_SECRET
     storage_url: str = "file://./var/storage"
+    # Faults (docs/failures.md): unfinished work older than the grace is queued again;
+    # .part files and stored files no row names are removed once older than the sweep age;
+    # /health is `degraded` past the heartbeat age or below the free space.
+    work_sweep_grace_s: int = Field(default=120, ge=0)
+    storage_sweep_age_s: int = Field(default=24 * 3600, ge=0)
+    heartbeat_max_age_s: int = Field(default=90, ge=1)
+    storage_min_free_mb: int = Field(default=1024, ge=0)
     max_upload_mb: int = Field(default=200, ge=1, le=10_000)
     token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
     db_pool_size: int = Field(default=10, ge=1)

@@ -114,7 +114,9 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
 
 
 @asynccontextmanager
-async def live_worker(settings: Settings) -> AsyncIterator[None]:
+async def live_worker(
+    settings: Settings, **extra: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run `corps worker` until the block ends; its output is shown if the block fails."""
     log = _log_file("worker")
     with log.open("wb") as out:
@@ -123,18 +125,19 @@ async def live_worker(settings: Settings) -> AsyncIterator[None]:
             "-m",
             "corps",
             "worker",
-            env=process_env(settings),
+            env=process_env(settings, **extra),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
     failed = False
     try:
-        yield
+        yield proc
     except BaseException:
         failed = True
         raise
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
         if failed:
             _show_log("worker", log)
