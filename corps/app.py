@@ -14,6 +14,7 @@ from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.outages import install_outage_handlers
 from corps.settings import Settings, get_settings
 
 API_DESCRIPTION = (
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="EJ Corps API", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan
     )
     install_problem_handlers(app)
+    install_outage_handlers(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
