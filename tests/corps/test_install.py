@@ -19,6 +19,7 @@ COMMANDS = [
     "create-user",
     "seed-demo",
     "verify-dossier",
+    "verify-audit",
 ]
 
 

@@ -1,34 +1,16 @@
-"""`corps verify-dossier`: check a dossier bundle offline."""
+"""`corps keys`, `corps verify-dossier` and `corps verify-audit` (the code is in corps/keys_cli.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from corps.cli.base import app, exit_codes
+from corps.keys_cli import keys_app, verify_audit, verify_dossier
 
-import typer
-
-from corps.cli.base import CliError, app, exit_codes
-
-
-@app.command(
+app.add_typer(keys_app, name="keys")
+app.command(
     "verify-dossier",
     epilog=exit_codes("1  the dossier is not intact (the report says what)", ok="intact"),
-)
-def verify_dossier(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="The dossier ZIP to check.")],
-    expect_sha256: Annotated[
-        str | None,
-        typer.Option(
-            metavar="SHA256",
-            help="The bundle's SHA-256 as the server reported it (X-Dossier-SHA256).",
-        ),
-    ] = None,
-) -> None:
-    """Check a dossier ZIP offline: every file's hash, the manifest, each chain of custody."""
-    from cases.dossiers.verify import check_dossier, format_report
-
-    if not file.is_file():
-        raise CliError(f"no such file: {file}")
-    report = check_dossier(file, expect_sha256=expect_sha256)
-    typer.echo(format_report(report))
-    raise typer.Exit(0 if report.ok else 1)
+)(verify_dossier)
+app.command(
+    "verify-audit",
+    epilog=exit_codes("1  the audit log is not intact (the report says what)", ok="intact"),
+)(verify_audit)
