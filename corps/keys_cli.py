@@ -110,4 +110,3 @@ def verify_audit() -> None:
             typer.echo(f"  - {problem}")
         raise typer.Exit(1)
     typer.echo("INTACT: every link and every anchored head checks out.")
-

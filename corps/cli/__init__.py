@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 
 from corps.cli import commands
-from corps.cli.base import CliError, app
+from corps.cli.base import CliError, app, tidy_help
 from corps.cli.database import first_line, run_migrations, settings_error
 
 __all__ = ["CliError", "app", "main", "run_migrations"]
@@ -43,7 +43,8 @@ def one_line(exc: BaseException) -> str:
 def main() -> None:
     """Run the command line: errors are one line on stderr and exit code 2."""
     try:
-        code = app(prog_name="corps", standalone_mode=False)
+        command = tidy_help(typer.main.get_command(app))
+        code = command.main(prog_name="corps", standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:

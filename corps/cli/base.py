@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -29,6 +29,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def tidy_help(command: Any) -> Any:
+    """Name every option's value in capitals (FILE, SLUG) instead of a type tag like <str>."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "argument":
+            param.display_type_rich = lambda ctx: None  # "FILE", not "FILE <path>"
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        choices = getattr(descriptor, "choices", None) if descriptor is not None else None
+        if choices:
+            param.metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+        else:
+            param.metavar = (param.name or "value").upper()
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+    return command
 
 
 class CliError(Exception):

@@ -1,4 +1,4 @@
-"""`corps keys`, `corps verify-dossier` and `corps verify-audit` (the code is in corps/keys_cli.py)."""
+"""`corps keys`, `verify-dossier` and `verify-audit`; their code is in corps/keys_cli.py."""
 
 from __future__ import annotations
 
