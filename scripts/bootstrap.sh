@@ -103,8 +103,9 @@ ENV
 }
 
 # WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
-# `zip` is the benchmark's baseline; Node and npm build the web app, Chromium runs its tests.
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core zip nodejs npm"
+# `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline;
+# Node and npm build the web app (Chromium, checked below, runs its tests).
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip nodejs npm"
 ensure_system_packages() {
   local missing=""
   for pkg in $SYSTEM_PACKAGES; do

@@ -7,7 +7,7 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cases.dossiers.anchors import audit_head, custody_heads
 from cases.dossiers.bundle import Bundle
 from cases.dossiers.content import DossierContent, EvidenceItem, case_statement, load_content
 from cases.dossiers.evidence_files import (
@@ -37,10 +38,13 @@ from cases.dossiers.manifest import (
 from cases.dossiers.pdf import render_pdf
 from cases.dossiers.pdf_html import Cover, dossier_html
 from cases.dossiers.progress import Progress
+from cases.dossiers.settings import dossier_settings
+from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_signer
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
 from cases.evidence.storage import Storage
 from corps.auth.actor import Actor
+from corps.settings import get_settings
 from geo.export import STREAMS, ExportFormat
 from geo.privacy import Level
 
@@ -56,6 +60,20 @@ class NothingToExport(Exception):
     """No case of the request is left to put in the dossier."""
 
 
+class NotSigned(Exception):
+    """The corps has no usable signing key, so no bundle can be sealed."""
+
+
+def signer_for_build() -> Signer:
+    """The key this build signs with; in dev and test one is made where none exists."""
+    settings = dossier_settings()
+    make = settings.signer_name if get_settings().env != "prod" else None
+    try:
+        return current_signer(settings.signing_key_dir, make_if_missing=make)
+    except SigningKeyError as exc:
+        raise NotSigned(f"The dossier cannot be signed: {exc}.") from exc
+
+
 @dataclass(frozen=True)
 class Order:
     """What to build: the dossier row's request, as claimed by this attempt."""
@@ -66,6 +84,7 @@ class Order:
     case_ids: list[uuid.UUID]
     campaign_id: uuid.UUID | None
     generated_at: datetime
+    withheld_cases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +97,7 @@ class Built:
     case_count: int
     exported: list[tuple[EvidenceItem, Outcome]]
     withheld: int
+    anchors: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -154,12 +174,15 @@ async def _add_pdf(
     content: DossierContent,
     outcomes: dict[uuid.UUID, Outcome],
     workdir: Path,
+    anchors: dict[str, Any],
+    signer: Signer,
 ) -> None:
     cover = Cover(
         dossier_id=order.dossier_id,
         level=order.level,
         generated_at=order.generated_at,
         evidence_included="evidence" in order.formats,
+        withheld=withheld_summary(order.withheld_cases),
     )
     html_path, pdf_path = workdir / "dossier.html", workdir / "dossier.pdf"
     html = dossier_html(cover, content, outcomes)
@@ -168,8 +191,39 @@ async def _add_pdf(
     await bundle.add_file("dossier.pdf", pdf_path, compress=False)
 
 
-def _manifest(order: Order, content: DossierContent, bundle: Bundle, withheld: list[Any]) -> Any:
+def withheld_summary(withheld_cases: list[dict[str, Any]]) -> str | None:
+    """ "3 cases withheld: high risk", from the withheld list (None when nothing was)."""
+    if not withheld_cases:
+        return None
+    reasons = sorted({w["reason"] for w in withheld_cases})
+    count = len(withheld_cases)
+    return f"{count} case{'s' if count != 1 else ''} withheld: {', '.join(reasons)}"
+
+
+async def _anchors(
+    factory: async_sessionmaker[AsyncSession], content: DossierContent
+) -> dict[str, Any]:
+    ids = [item.id for case in content.cases for item in case.evidence]
+    async with factory() as session:
+        return {
+            "audit_head": await audit_head(session),
+            "custody_heads": await custody_heads(session, ids),
+        }
+
+
+def _manifest(
+    order: Order,
+    content: DossierContent,
+    bundle: Bundle,
+    withheld: list[Any],
+    extra: dict[str, Any],
+) -> Any:
     return {
+        **extra,
+        "withheld_cases": [
+            {"reference": w["reference"], "reason": w["reason"]} for w in order.withheld_cases
+        ],
+        "withheld_cases_summary": withheld_summary(order.withheld_cases),
         "format": FORMAT,
         "dossier_id": str(order.dossier_id),
         "generated_at": order.generated_at.isoformat(),
@@ -209,10 +263,13 @@ async def assemble(
         timings[name] = round(time.monotonic() - clock, 3)
         clock = time.monotonic()
 
+    signer = await asyncio.to_thread(signer_for_build)
+    signed_at = datetime.now(UTC)  # within the key's validity: it was the key in use now
     async with factory() as session:
         content = await load_content(session, actor, order.level, order.case_ids, order.campaign_id)
     if not content.cases:
         raise NothingToExport("No case of the request is left to export at this level.")
+    anchors = await _anchors(factory, content)
     lap("collect_s")
     bundle = Bundle(workdir / "bundle.zip", order.generated_at)
     try:
@@ -232,12 +289,14 @@ async def assemble(
         lap("case_files_s")
         if "pdf" in order.formats:
             await progress.stage("rendering the PDF", 0.9)
-            await _add_pdf(bundle, order, content, outcomes, workdir)
+            await _add_pdf(bundle, order, content, outcomes, workdir, anchors, signer)
             lap("pdf_s")
         await progress.stage("sealing the manifest", 0.95)
-        manifest = sealed_manifest(_manifest(order, content, bundle, withheld))
+        extra = {"anchors": anchors, "signed_by": signer.signed_by(signed_at)}
+        manifest = sealed_manifest(_manifest(order, content, bundle, withheld, extra))
         own = await bundle.add_unlisted(MANIFEST, manifest)
         await bundle.add_unlisted(CHECKSUMS, checksum_lines(bundle.files, own.sha256))
+        await bundle.add_unlisted(SIGNATURE, signer.sign(manifest))
         await bundle.close()
     except BaseException:
         bundle.abandon()
@@ -257,5 +316,6 @@ async def assemble(
         case_count=len(content.cases),
         exported=exported,
         withheld=len(withheld),
+        anchors=anchors,
         timings=timings,
     )

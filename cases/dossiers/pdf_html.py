@@ -60,6 +60,7 @@ class Cover:
     level: Level
     generated_at: datetime
     evidence_included: bool
+    withheld: str | None = None  # "3 cases withheld: high risk"
 
 
 def _t(value: object) -> str:
@@ -84,7 +85,8 @@ def _cover(cover: Cover, content: DossierContent) -> str:
         f"<p>EJ Corps dossier</p><table>{table}</table>"
         + (f"<h3>Rationale</h3><p dir='auto'>{_t(rationale)}</p>" if rationale else "")
         + f"<p class='level'>{_t(LEVEL_TEXT[cover.level])}</p>"
-        "<p class='note'>Every file of this dossier is listed with its SHA-256 in manifest.json; "
+        + (f"<p class='withheld'>{_t(cover.withheld)}</p>" if cover.withheld else "")
+        + "<p class='note'>Every file of this dossier is listed with its SHA-256 in manifest.json; "
         "check the bundle offline with <code>corps verify-dossier</code> or "
         "<code>sha256sum -c manifest.sha256</code>.</p></section>"
     )
