@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
+    tile_cache_mb: int = Field(default=256, ge=0, le=100_000)  # 0 turns the tile cache off
+    tile_cache_ttl_s: int = Field(default=3600, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
