@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
     # The built web app; `make web` (npm ci + vite build) writes it.
     web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
+    tile_cache_mb: int = Field(default=256, ge=0, le=100_000)  # 0 turns the tile cache off
+    tile_cache_ttl_s: int = Field(default=3600, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
