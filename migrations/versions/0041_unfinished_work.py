@@ -7,14 +7,14 @@ the ids, so it sees every organization's rows without a viewer of its own; it le
 and nothing else, and each job reads its row as its own viewer.
 
 Revision ID: 0041
-Revises: 0051
+Revises: 0070
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0041"
-down_revision = "0051"
+down_revision = "0070"
 branch_labels = None
 depends_on = None
 
