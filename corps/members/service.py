@@ -204,3 +204,25 @@ async def create_from_cli(
         details={"role": user.role, "via": "cli"},
     )
     return user.id
+
+
+async def change_own_password(
+    session: AsyncSession, actor: Actor, *, current_password: str, new_password: str
+) -> User:
+    """Change the actor's own password after checking the current one (403 when wrong)."""
+    user = await session.get(User, actor.user_id)
+    if user is None or not verify_password(current_password, user.password_hash):
+        raise Forbidden("The current password is wrong.")
+    if current_password == new_password:
+        raise Conflict("The new password must differ from the current one.")
+    user.password_hash = hash_password(new_password)
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "user.updated",
+        object_type="user",
+        object_id=user.id,
+        details={"fields": ["password"], "by": "self"},
+    )
+    return user
