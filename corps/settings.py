@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     storage_url: str = "file://./var/storage"
     max_upload_mb: int = Field(default=200, ge=1, le=10_000)
+    # Logs: one JSON object per line for collectors, or `text` for people reading a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)

@@ -114,8 +114,8 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
 
 
 @asynccontextmanager
-async def live_worker(settings: Settings) -> AsyncIterator[None]:
-    """Run `corps worker` until the block ends; its output is shown if the block fails."""
+async def live_worker(settings: Settings, **extra: str) -> AsyncIterator[Path]:
+    """Run `corps worker` until the block ends; yields its log, shown if the block fails."""
     log = _log_file("worker")
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
@@ -123,13 +123,13 @@ async def live_worker(settings: Settings) -> AsyncIterator[None]:
             "-m",
             "corps",
             "worker",
-            env=process_env(settings),
+            env=process_env(settings, **extra),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
     failed = False
     try:
-        yield
+        yield log
     except BaseException:
         failed = True
         raise
