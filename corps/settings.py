@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     heartbeat_max_age_s: int = Field(default=90, ge=1)
     storage_min_free_mb: int = Field(default=1024, ge=0)
     max_upload_mb: int = Field(default=200, ge=1, le=10_000)
+    # Logs: one JSON object per line for collectors, or `text` for people reading a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
