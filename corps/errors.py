@@ -152,6 +152,23 @@ def is_data_error(exc: DBAPIError) -> bool:
     return False
 
 
+def data_error_response(exc: BaseException) -> JSONResponse | None:
+    """422 for a value PostgreSQL (or its driver) refused, None for any other error.
+
+    Out of range or malformed input is the client's, not a fault of the server; the
+    database's message is not shown, since it may quote internals.
+    """
+    if not isinstance(exc, DBAPIError) or not is_data_error(exc):
+        return None
+    log.info("data error: %s", exc.orig)
+    return problem_response(
+        422,
+        "validation-error",
+        "Invalid input",
+        "A value in the request is out of range or malformed.",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error of the app as problem+json."""
 
@@ -182,20 +199,6 @@ def install_problem_handlers(app: FastAPI) -> None:
             if methods := allowed_methods(request.app, request.url.path):
                 headers["Allow"] = ", ".join(methods)
         return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
-
-    @app.exception_handler(DBAPIError)
-    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        # A value PostgreSQL cannot hold (out of range, malformed): the client's input, not a
-        # fault of the server. The database's message is not shown: it may quote internals.
-        if not is_data_error(exc):
-            return await _unhandled(request, exc)
-        log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem_response(
-            422,
-            "validation-error",
-            "Invalid input",
-            "A value in the request is out of range or malformed.",
-        )
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
