@@ -7,14 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import RequestResponseEndpoint
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.logs import RequestLog
+from corps.outages import install_outage_handlers
+from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
+from corps.web import install_web_app, security_headers
+from geo.geometry_work import GeometryLimits
+from geo.geometry_work import configure as configure_geometry_limits
 
 API_DESCRIPTION = (
     "Case management for an Environmental Justice Corps: cases, places, evidence, "
@@ -29,12 +35,14 @@ def _routers() -> list[object]:
     from cases.evidence import api as evidence_api
     from corps import health
     from corps.members import api as members_api
+    from corps.members import session_api
     from corps.organizations import api as organizations_api
     from geo import export, features, hotspots_api, layers_api, tiles
 
     return [
         health.router,
         members_api.router,
+        session_api.router,
         organizations_api.router,
         export.router,  # before the cases router: /cases/export is not a case id
         cases_api.router,
@@ -55,6 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        configure_geometry_limits(
+            GeometryLimits(
+                inline_vertices=settings.geometry_inline_vertices,
+                memory_mb=settings.geometry_memory_mb,
+                cpu_seconds=settings.geometry_cpu_s,
+                timeout_seconds=settings.geometry_timeout_s,
+                processes=settings.geometry_processes,
+            )
+        )
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.storage = storage_from_url(settings.storage_url)
@@ -67,20 +84,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.arq.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(
-        title="EJ Corps API", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan
+    # /docs and /redoc with Swagger UI and ReDoc installed from PyPI: no CDN, works offline
+    app = FastAPIOffline(
+        title="EJ Corps API",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": False},
     )
     install_problem_handlers(app)
+    install_outage_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+    app.middleware("http")(security_headers)
+    app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
         app.include_router(router)  # type: ignore[arg-type]
+    install_web_app(app, settings.web_dist)  # last: its catch-all must not shadow the API
     logging.getLogger("corps").setLevel(logging.INFO)
     return app

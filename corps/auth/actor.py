@@ -11,7 +11,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 
-from corps.auth.tokens import read_token
+from corps.auth.session import session_token
+from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
 
@@ -56,18 +57,23 @@ async def current_actor(
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
-    """Resolve the bearer token to an active user, or raise 401."""
+    """Resolve the bearer token (or the web app's session cookie) to an active user, or 401."""
     from corps.members.models import User
 
+    token = token or session_token(request)
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
-    user_id = read_token(request.app.state.settings, token)
-    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    claims = read_claims(request.app.state.settings, token)
+    user = await session.scalar(
+        select(User).where(User.id == claims.user_id, User.active.is_(True))
+    )
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    request.state.user_id = str(user.id)  # for the request's log line (corps/logs.py)
+    check_not_revoked(claims.issued_ms, user.credentials_changed_at)
     return Actor(
         user_id=user.id,
         email=user.email,
