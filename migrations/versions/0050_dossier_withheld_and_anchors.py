@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0050"
-down_revision = "0005"
+down_revision = "0040"
 branch_labels = None
 depends_on = None
 
