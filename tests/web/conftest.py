@@ -97,10 +97,17 @@ class Session:
         ]
 
     async def check_page(self, name: str) -> None:
-        """Screenshot the page and assert axe finds nothing serious."""
-        await self.screenshot(name)
-        violations = await self.axe()
-        assert not violations, json.dumps(violations, indent=1)
+        """Screenshot the page at 360 and 1280 px; axe finds nothing serious at either width."""
+        start = self.page.viewport_size or PHONE
+        for viewport in (PHONE, DESK) if start["width"] <= PHONE["width"] else (DESK, PHONE):
+            await self.page.set_viewport_size(viewport)  # type: ignore[arg-type]
+            await self.page.wait_for_timeout(150)  # let the layout (and a map) settle
+            await self.screenshot(name)
+            violations = await self.axe()
+            assert not violations, f"{name} at {viewport['width']} px: " + json.dumps(
+                violations, indent=1
+            )
+        await self.page.set_viewport_size(start)  # type: ignore[arg-type]
 
     def assert_only_own_host(self) -> None:
         own = urlsplit(self.server.url).netloc
@@ -130,8 +137,10 @@ async def open_session(browser: Browser, server: LiveServer) -> AsyncIterator[Op
         return session
 
     yield make
-    for s in sessions:
+    for i, s in enumerate(sessions):
         print("\n".join(s.console))  # shown when a test fails
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await s.page.screenshot(path=str(SCREENSHOTS / f"last-session-{i}.png"), full_page=True)
         await s.context.close()
     for s in sessions:
         s.assert_only_own_host()
