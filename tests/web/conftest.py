@@ -34,10 +34,18 @@ def built_app() -> Path:
 
 
 @pytest.fixture(scope="session")
-async def server(settings: Settings, migrated: None, built_app: Path) -> AsyncIterator[LiveServer]:
+async def server(
+    settings: Settings, migrated: None, built_app: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveServer]:
     """One API server process (with a worker) serving the app for every browser test."""
-    async with live_server(settings) as live, live_worker(settings):
-        yield live
+    from cases.dossiers.signing import init_key
+
+    key_dir = tmp_path_factory.mktemp("web-keys")
+    init_key(key_dir, "EJ Corps (web tests)")
+    with pytest.MonkeyPatch.context() as env:  # the child processes sign with this key
+        env.setenv("EJ_SIGNING_KEY_DIR", str(key_dir))
+        async with live_server(settings) as live, live_worker(settings):
+            yield live
 
 
 @pytest.fixture(scope="session")
