@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,11 @@ async def test_a_public_dossier_is_requested_downloaded_and_verifies(
         case_ids.append(response.json()["id"])
     campaign = await api.post(
         "/api/v1/campaigns",
-        json={"title": "Clean Kilimani", "rationale": "Two quarries, one valley", "case_ids": case_ids},
+        json={
+            "title": "Clean Kilimani",
+            "rationale": "Two quarries, one valley",
+            "case_ids": case_ids,
+        },
         headers=coordinator.headers,
     )
     campaign_id = campaign.json()["id"]
@@ -60,7 +65,8 @@ async def test_a_public_dossier_is_requested_downloaded_and_verifies(
     bundle = tmp_path / "dossier.zip"
     await download.save_as(bundle)
 
-    verified = subprocess.run(
+    verified = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-m",

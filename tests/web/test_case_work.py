@@ -92,14 +92,17 @@ async def test_timeline_steps_and_a_photo_with_progress(
     bar = s.page.get_by_role("progressbar", name="Sending river.jpg")
     await expect(bar).to_be_visible()
     await s.page.wait_for_function(
-        "() => { const p = document.querySelector('progress'); return p && p.value > 0 && p.value < 1 }"
+        "() => { const p = document.querySelector('progress');"
+        " return p && p.value > 0 && p.value < 1 }"
     )
     await s.check_page("case-upload-progress")
     await cdp.send(
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
     )
-    await expect(s.page.get_by_test_id("evidence-list").locator("li")).to_have_count(1, timeout=60_000)
+    await expect(s.page.get_by_test_id("evidence-list").locator("li")).to_have_count(
+        1, timeout=60_000
+    )
     await expect(s.page.get_by_test_id("evidence-list")).to_contain_text(digest)
     await s.check_page("case-detail-timeline")
 

@@ -15,7 +15,8 @@ HOME = (-69.60, -46.40)
 SECRET = [[-69.512, -46.333], [-69.508, -46.333], [-69.508, -46.329], [-69.512, -46.333]]
 
 TILES_READY = "() => window.ejMap && window.ejMap.loaded() && window.ejMap.areTilesLoaded()"
-CASE_FEATURES = """() => window.ejMap.querySourceFeatures('cases', {sourceLayer: 'cases'}).map(f => ({
+CASE_FEATURES = """() => window.ejMap.querySourceFeatures('cases', {sourceLayer: 'cases'})
+  .map(f => ({
     id: f.properties.id, generalized: f.properties.generalized,
     coordinates: JSON.stringify(f.geometry.coordinates)}))"""
 
@@ -74,7 +75,8 @@ async def test_the_map_shows_cases_and_hotspots_and_never_a_high_risk_place(
     await s.page.get_by_role("link", name="Map").click()
     await s.page.wait_for_function(TILES_READY)
     await s.page.evaluate(
-        "([lon, lat]) => window.ejMap.jumpTo({center: [lon, lat], zoom: 10})", [HOME[0] + 0.06, HOME[1]]
+        "([lon, lat]) => window.ejMap.jumpTo({center: [lon, lat], zoom: 10})",
+        [HOME[0] + 0.06, HOME[1]],
     )
     await s.page.wait_for_function(TILES_READY)
     await s.page.wait_for_function(
@@ -132,7 +134,9 @@ async def test_a_suggestion_becomes_a_campaign(
     for _ in range(2):
         paralegal = await make_person(db, settings, "paralegal")
         body = case_body(respondents=[{"name": respondent, "kind": "company"}])
-        ids.append((await api.post("/api/v1/cases", json=body, headers=paralegal.headers)).json()["id"])
+        ids.append(
+            (await api.post("/api/v1/cases", json=body, headers=paralegal.headers)).json()["id"]
+        )
 
     s = await open_session(viewport=DESK)
     await s.sign_in(coordinator.email)
@@ -144,6 +148,8 @@ async def test_a_suggestion_becomes_a_campaign(
     await expect(s.page.get_by_role("heading", name=f"Campaign on {respondent}")).to_be_visible()
     await expect(s.page.get_by_test_id("campaign-cases").locator("li")).to_have_count(2)
     campaign_id = s.page.url.rsplit("/", 1)[1]
-    campaign = (await api.get(f"/api/v1/campaigns/{campaign_id}", headers=coordinator.headers)).json()
+    campaign = (
+        await api.get(f"/api/v1/campaigns/{campaign_id}", headers=coordinator.headers)
+    ).json()
     assert sorted(c["id"] for c in campaign["cases"]) == sorted(ids)
     await s.check_page("campaign")

@@ -66,9 +66,7 @@ async def test_a_case_with_a_photo_recorded_offline_arrives_once_with_the_phones
     )
     cases = found.json()["items"]
     assert len(cases) == 1
-    evidence = await api.get(
-        f"/api/v1/cases/{cases[0]['id']}/evidence", headers=paralegal.headers
-    )
+    evidence = await api.get(f"/api/v1/cases/{cases[0]['id']}/evidence", headers=paralegal.headers)
     items = evidence.json()["items"]
     assert len(items) == 1
     assert items[0]["sha256"] == phone_hash
