@@ -14,6 +14,8 @@ from cases.evidence.storage import storage_from_url
 from corps.db import make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.logs import RequestLog
+from corps.outages import install_outage_handlers
 from corps.settings import Settings, get_settings
 from corps.web import install_web_app, security_headers
 
@@ -79,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": False},
     )
     install_problem_handlers(app)
+    install_outage_handlers(app)
 
     app.middleware("http")(security_headers)
+    app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():

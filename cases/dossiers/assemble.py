@@ -35,8 +35,8 @@ from cases.dossiers.manifest import (
     custody_path,
     sealed_manifest,
 )
-from cases.dossiers.pdf import render_pdf
-from cases.dossiers.pdf_html import Cover, dossier_html
+from cases.dossiers.pdf_build import render_dossier_pdf
+from cases.dossiers.pdf_html import Cover
 from cases.dossiers.progress import Progress
 from cases.dossiers.settings import dossier_settings
 from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_signer
@@ -148,34 +148,55 @@ async def _chains(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
 
 async def _add_custody(
     bundle: Bundle,
-    factory: async_sessionmaker[AsyncSession],
     content: DossierContent,
     outcomes: dict[uuid.UUID, Outcome],
-) -> None:
+    chains: dict[uuid.UUID, list[Any]],
+    workdir: Path,
+) -> list[dict[str, str]]:
+    """The custody files, in the bundle and on disk for the PDF to embed."""
     generalized = {item.id: case.generalized for case in content.cases for item in case.evidence}
     included = [i for i, o in outcomes.items() if o.treatment != Treatment.withheld]
-    async with factory() as session:
-        chains = await _chains(session, included)
+    (workdir / "custody").mkdir(exist_ok=True)
+    attachments = []
     for evidence_id in included:
         document = custody_document(
             str(evidence_id), chains[evidence_id], complete=not generalized[evidence_id]
         )
-        await bundle.add_bytes(
-            custody_path(str(evidence_id)),
-            orjson.dumps(document, option=orjson.OPT_INDENT_2),
-            compress=True,
-            evidence_id=str(evidence_id),
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+        name = custody_path(str(evidence_id))
+        await bundle.add_bytes(name, data, compress=True, evidence_id=str(evidence_id))
+        local = workdir / name
+        await asyncio.to_thread(local.write_bytes, data)
+        attachments.append(
+            {"path": str(local), "name": name, "description": "chain of custody (JSON)"}
         )
+    return attachments
+
+
+async def _add_case_file(
+    bundle: Bundle, engine: AsyncEngine, statement: Any, fmt: str, workdir: Path
+) -> dict[str, str]:
+    """One case file, written to disk first so the PDF can embed it too."""
+    name = f"cases.{fmt}"
+    local = workdir / name
+    with local.open("wb") as fh:
+        async for chunk in STREAMS[ExportFormat(fmt)](engine, statement):
+            await asyncio.to_thread(fh.write, chunk)
+    await bundle.add_file(name, local, compress=True)
+    return {"path": str(local), "name": name, "description": f"the cases as {fmt.upper()}"}
 
 
 async def _add_pdf(
     bundle: Bundle,
+    factory: async_sessionmaker[AsyncSession],
+    storage: Storage,
     order: Order,
     content: DossierContent,
     outcomes: dict[uuid.UUID, Outcome],
+    chains: dict[uuid.UUID, list[Any]],
     workdir: Path,
-    anchors: dict[str, Any],
-    signer: Signer,
+    sealed: dict[str, Any],
+    attachments: list[dict[str, str]],
 ) -> None:
     cover = Cover(
         dossier_id=order.dossier_id,
@@ -184,10 +205,18 @@ async def _add_pdf(
         evidence_included="evidence" in order.formats,
         withheld=withheld_summary(order.withheld_cases),
     )
-    html_path, pdf_path = workdir / "dossier.html", workdir / "dossier.pdf"
-    html = dossier_html(cover, content, outcomes)
-    await asyncio.to_thread(html_path.write_text, html, "utf-8")
-    await render_pdf(html_path, pdf_path)
+    pdf_path = await render_dossier_pdf(
+        factory=factory,
+        storage=storage,
+        cover=cover,
+        content=content,
+        outcomes=outcomes,
+        chains=chains,
+        signer=sealed["signed_by"],
+        anchors=sealed["anchors"],
+        attachments=attachments,
+        workdir=workdir,
+    )
     await bundle.add_file("dossier.pdf", pdf_path, compress=False)
 
 
@@ -275,24 +304,39 @@ async def assemble(
     try:
         outcomes: dict[uuid.UUID, Outcome] = {}
         withheld: list[dict[str, Any]] = []
+        attachments: list[dict[str, str]] = []
+        async with factory() as session:
+            chains = await _chains(
+                session, [item.id for case in content.cases for item in case.evidence]
+            )
         if "evidence" in order.formats:
             outcomes, withheld = await _add_evidence(bundle, storage, content, workdir, progress)
             lap("evidence_s")
             await progress.stage("adding the chains of custody", 0.86)
-            await _add_custody(bundle, factory, content, outcomes)
+            attachments += await _add_custody(bundle, content, outcomes, chains, workdir)
             lap("custody_s")
         await progress.stage("writing the case files", 0.88)
         statement = case_statement(actor, order.level, [c.id for c in content.cases])
         for fmt in (f for f in GIS_FORMATS if f in order.formats):
-            stream = STREAMS[ExportFormat(fmt)](engine, statement)
-            await bundle.add_stream(f"cases.{fmt}", stream, compress=True)
+            attachments.insert(0, await _add_case_file(bundle, engine, statement, fmt, workdir))
         lap("case_files_s")
+        extra = {"anchors": anchors, "signed_by": signer.signed_by(signed_at)}
         if "pdf" in order.formats:
             await progress.stage("rendering the PDF", 0.9)
-            await _add_pdf(bundle, order, content, outcomes, workdir, anchors, signer)
+            await _add_pdf(
+                bundle,
+                factory,
+                storage,
+                order,
+                content,
+                outcomes,
+                chains,
+                workdir,
+                extra,
+                attachments,
+            )
             lap("pdf_s")
         await progress.stage("sealing the manifest", 0.95)
-        extra = {"anchors": anchors, "signed_by": signer.signed_by(signed_at)}
         manifest = sealed_manifest(_manifest(order, content, bundle, withheld, extra))
         own = await bundle.add_unlisted(MANIFEST, manifest)
         await bundle.add_unlisted(CHECKSUMS, checksum_lines(bundle.files, own.sha256))

@@ -70,6 +70,7 @@ async def current_actor(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    request.state.user_id = str(user.id)  # for the request's log line (corps/logs.py)
     return Actor(
         user_id=user.id,
         email=user.email,

@@ -172,13 +172,18 @@ async def create_from_cli(
     """Create a user from the command line (no actor); raise ValueError on bad input."""
     org = await session.scalar(select(Organization).where(Organization.slug == organization_slug))
     if org is None:
-        raise ValueError(f"no organization with slug {organization_slug!r}")
+        raise ValueError(
+            f"no organization with slug {organization_slug!r} "
+            "(corps init makes 'corps'; corps create-organization makes others)"
+        )
     try:
         body = UserCreate(
             email=email, name=name, password=password, role=role, organization_id=org.id
         )
     except ValidationError as exc:
-        raise ValueError(exc.errors()[0]["msg"]) from exc
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise ValueError(f"{field}: {error['msg']}") from exc
     if await session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
         raise ValueError(f"a user with email {email!r} already exists")
     user = User(
