@@ -27,9 +27,10 @@ def case_visibility(actor: Actor, case: Any = Case) -> ColumnElement[bool]:
     if actor.role == Role.campaigner:
         from cases.advocacy.models import CampaignCase
 
-        # an alias: a query that already joins campaign_cases must not correlate it away
-        membership = aliased(CampaignCase)
-        in_a_campaign = select(membership.case_id).where(membership.case_id == case.id)
+        # An alias, so that inside a query joining campaign_cases (a campaign's own page)
+        # the subquery keeps its FROM instead of correlating it away.
+        member = aliased(CampaignCase)
+        in_a_campaign = select(member.case_id).where(member.case_id == case.id)
         return live & in_a_campaign.exists()
     return live & false()
 

@@ -63,9 +63,8 @@ def worker(
             raise typer.Exit(1)
         typer.echo(f"worker alive: heartbeat {age:.0f} s ago")
         return
+    from corps.logs import configure_logging
     from corps.worker import run
-
-from corps.logs import configure_logging
 
     configure_logging(settings)
     run()  # reconnects to Redis with back-off instead of exiting (finding 13)
