@@ -1,7 +1,7 @@
 """Revocable sessions: users.credentials_changed_at ends every token issued before it.
 
 Revision ID: 0030
-Revises: 0051
+Revises: 0041
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030"
-down_revision = "0051"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 
