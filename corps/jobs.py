@@ -67,6 +67,19 @@ async def flush_pending_jobs(session: AsyncSession, pool: ArqRedis | None) -> No
             log.exception("could not enqueue %s", name)
 
 
+async def requeue(redis: ArqRedis, name: str, *, key: str, spacing_s: int, **kwargs: Any) -> bool:
+    """Queue `name` again for unfinished work `key`, at most once per `spacing_s` seconds.
+
+    For sweeps: the job id names the key and the time window, so sweeps of several workers
+    queue one job per window, and a job kept by arq from an earlier try does not block it.
+    """
+    window = int(time.time() // max(spacing_s, 1))
+    queued = await redis.enqueue_job(
+        name, _job_id=f"sweep:{name}:{key}:{window}", _queue_name=QUEUE_NAME, **kwargs
+    )
+    return queued is not None
+
+
 def redis_settings(url: str | None = None) -> RedisSettings:
     """arq's Redis settings from EJ_REDIS_URL."""
     return RedisSettings.from_dsn(url or get_settings().redis_url)

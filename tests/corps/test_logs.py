@@ -93,7 +93,8 @@ async def test_text_format_is_readable_lines(settings: Settings) -> None:
 
 
 async def test_the_worker_says_it_started_took_and_finished_a_job(settings: Settings) -> None:
-    async with live_worker(settings) as log:
+    async with live_worker(settings) as worker:
+        log = worker.log
         await _wait_for(log, '"msg": "worker started"')
         pool = await create_job_pool(settings.redis_url)
         try:

@@ -63,13 +63,11 @@ def worker(
             raise typer.Exit(1)
         typer.echo(f"worker alive: heartbeat {age:.0f} s ago")
         return
-    from arq.worker import Worker
-
-    from corps.jobs import worker_settings
     from corps.logs import configure_logging
+    from corps.worker import run
 
     configure_logging(settings)
-    Worker(**worker_settings()).run()
+    run()  # reconnects to Redis with back-off instead of exiting (finding 13)
 
 
 async def heartbeat_age(redis_url: str) -> float | None:
