@@ -58,10 +58,6 @@ class Outage:
     retry_after: int | None
 
 
-class StorageFull(Exception):
-    """The store has no room for what was sent; nothing of it was kept."""
-
-
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception, what it wraps (SQLAlchemy's .orig) and what caused it."""
     seen: list[BaseException] = []
@@ -102,9 +98,7 @@ def _redis() -> Outage:
 def classify(exc: BaseException) -> Outage | None:
     """The outage an exception stands for, or None when it is a fault of the server itself."""
     for item in _chain(exc):
-        if isinstance(item, StorageFull) or (
-            isinstance(item, OSError) and item.errno in DISK_FULL_ERRNOS
-        ):
+        if isinstance(item, OSError) and item.errno in DISK_FULL_ERRNOS:
             return Outage(
                 507,
                 "insufficient-storage",
@@ -177,8 +171,7 @@ def install_outage_handlers(app: FastAPI) -> None:
         )
 
     for kind in (
-        OSError,  # includes ConnectionError and TimeoutError
-        StorageFull,
+        OSError,  # includes ConnectionError, TimeoutError and a full disk (ENOSPC)
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
         redis.exceptions.RedisError,
