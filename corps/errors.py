@@ -152,15 +152,12 @@ def is_data_error(exc: DBAPIError) -> bool:
     return False
 
 
-def data_error_response(exc: BaseException) -> JSONResponse | None:
-    """422 for a value PostgreSQL (or its driver) refused, None for any other error.
+def data_error_response(request: Request, exc: DBAPIError) -> JSONResponse:
+    """422 for a value PostgreSQL cannot hold: the client's input, not a fault of the server.
 
-    Out of range or malformed input is the client's, not a fault of the server; the
-    database's message is not shown, since it may quote internals.
+    The database's message is not shown: it may quote internals.
     """
-    if not isinstance(exc, DBAPIError) or not is_data_error(exc):
-        return None
-    log.info("data error: %s", exc.orig)
+    log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
     return problem_response(
         422,
         "validation-error",
@@ -199,6 +196,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             if methods := allowed_methods(request.app, request.url.path):
                 headers["Allow"] = ", ".join(methods)
         return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A value PostgreSQL cannot hold (out of range, malformed): the client's input, not a
+        # fault of the server. The database's message is not shown: it may quote internals.
+        if not is_data_error(exc):
+            return await _unhandled(request, exc)
+        return data_error_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
