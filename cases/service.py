@@ -38,7 +38,10 @@ NEXT_REFERENCE = text(
 
 def _body_sha256(body: CaseCreate, repair: bool) -> str:
     payload = body.model_dump(mode="json", exclude={"id"}) | {"repair": repair}
-    return hashlib.sha256(canonical_json(payload)).hexdigest()
+    try:
+        return hashlib.sha256(canonical_json(payload)).hexdigest()
+    except TypeError as exc:  # orjson refuses integers past 64 bits: no coordinate is one
+        raise Unprocessable(f"The body holds a number too large to be a value: {exc}") from exc
 
 
 async def _check_issue_types(session: AsyncSession, codes: list[str]) -> list[str]:

@@ -52,12 +52,14 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     params = operation.get("parameters", [])
     body = operation.get("requestBody", {}).get("content", {})
     codes = {413, 422, 500, 503}
-    if operation.get("security"):
+    if operation.get("security") or "/auth/" in path:  # sign-in answers 401 too
         codes |= {401, 403}
     if any(p.get("in") == "path" for p in params):
         codes.add(404)
-    if method in CHANGING:
-        codes.add(409)
+    if method in CHANGING:  # a cookie session without the app's header is 403 anywhere
+        codes |= {403, 409}
+    if body:  # a body that cannot be parsed at all, or that names an object not there
+        codes |= {400, 404}
     if any(p.get("in") == "header" and p.get("name", "").lower() == "if-match" for p in params):
         codes.add(412)
     if "multipart/form-data" in body:

@@ -156,3 +156,17 @@ async def test_a_value_the_database_refuses_is_422_not_500(
         app.router.routes.pop()
     problem = is_problem(response, 422)
     assert "bigint" not in problem["detail"]
+
+
+async def test_a_client_id_with_a_number_past_64_bits_is_422(
+    client: httpx.AsyncClient, admin: Person
+) -> None:
+    body = {
+        "title": "Huge",
+        "issue_types": ["mining"],
+        "country": "KE",
+        "id": str(uuid.uuid4()),
+        "geometry": {"type": "Point", "coordinates": [1242578935071915638784, 1]},
+    }
+    response = await client.post("/api/v1/cases", json=body, headers=admin.headers)
+    is_problem(response, 422)
