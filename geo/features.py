@@ -301,8 +301,16 @@ async def api_definition(request: Request) -> Response:
         "openapi": "3.0.3",
         "info": {**full["info"], "title": "EJ Corps OGC API - Features"},
         "paths": {path: item for path, item in full["paths"].items() if path.startswith(PREFIX)},
-        # The OGC routes have no response models, so only the security scheme is referenced.
-        "components": {"securitySchemes": full.get("components", {}).get("securitySchemes", {})},
+        # The OGC routes have no response models: only the security scheme and the problem
+        # schema of their error responses are referenced.
+        "components": {
+            "securitySchemes": full.get("components", {}).get("securitySchemes", {}),
+            "schemas": {
+                name: schema
+                for name, schema in full.get("components", {}).get("schemas", {}).items()
+                if name in ("Problem", "ProblemError")
+            },
+        },
     }
     return Response(orjson.dumps(_as_oas30(document)), media_type=OPENAPI_30)
 
