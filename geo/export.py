@@ -8,7 +8,9 @@ import csv
 import io
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from enum import StrEnum
 from html import escape
 from typing import Annotated, Any
@@ -16,15 +18,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Date, Text, case, cast, func, null, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.filters import CaseFilters, case_filters
-from cases.models import Case
-from cases.visibility import case_visibility
 from corps.auth.actor import Actor, CurrentActor, Role
+from corps.db import set_viewer
 from corps.errors import Forbidden
-from geo.privacy import Level, cell_size, generalized_centroid, generalized_geometry
+from geo.privacy import Level
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
 BATCH = 1000
@@ -65,45 +67,63 @@ CSV_COLUMNS = [
 ]
 
 
-def export_rows(actor: Actor, filters: CaseFilters, level: Level) -> Any:
-    """SELECT of exportable rows: visible, filtered, generalized for the level, public-safe."""
-    size = cell_size(
-        actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id, level=level
-    )
-    shown = generalized_geometry(Case.geometry, Case.centroid, size)
-    centre = generalized_centroid(Case.centroid, size)
+def export_select(view: TableValuedAlias, level: Level) -> Select[Any]:
+    """SELECT of exportable rows from a case view at `level` (privacy is the view's)."""
+    c = view.c
     public = level == Level.public
     month = lambda column: func.to_char(column, "YYYY-MM")  # noqa: E731
-    stmt = select(
-        cast(Case.id, Text).label("id"),
-        Case.reference,
-        Case.title,
-        Case.status,
-        func.array_to_string(Case.issue_types, ",").label("issue_types"),
-        Case.sensitivity,
-        cast(Case.organization_id, Text).label("organization_id"),
-        Case.country,
-        (null() if public else case((size.is_(None), Case.place_name))).label("place_name"),
-        Case.people_affected,
-        (month(Case.opened_on) if public else cast(cast(Case.opened_on, Date), Text)).label(
-            "opened_on"
-        ),
-        (month(Case.updated_at) if public else cast(Case.updated_at, Text)).label("updated_at"),
-        size.is_not(None).label("generalized"),
-        func.ST_X(centre).label("longitude"),
-        func.ST_Y(centre).label("latitude"),
-        func.ST_AsText(shown).label("geometry_wkt"),
-        func.ST_AsGeoJSON(shown, 15).label("geometry_json"),
-        func.ST_AsKML(shown, 15).label("geometry_kml"),
-        func.ST_AsBinary(shown).label("geometry_wkb"),
-    ).where(case_visibility(actor), *filters.clauses(cell=size))
-    if public:
-        stmt = stmt.where(Case.sensitivity != "high_risk")
-    return stmt.order_by(Case.created_at, Case.id)
+    return (
+        select(
+            cast(c.id, Text).label("id"),
+            c.reference,
+            c.title,
+            c.status,
+            func.array_to_string(c.issue_types, ",").label("issue_types"),
+            c.sensitivity,
+            cast(c.organization_id, Text).label("organization_id"),
+            c.country,
+            c.place_name,
+            c.people_affected,
+            (month(c.opened_on) if public else cast(c.opened_on, Text)).label("opened_on"),
+            (month(c.updated_at) if public else cast(c.updated_at, Text)).label("updated_at"),
+            c.generalized,
+            func.ST_X(c.centroid).label("longitude"),
+            func.ST_Y(c.centroid).label("latitude"),
+            func.ST_AsText(c.geometry).label("geometry_wkt"),
+            func.ST_AsGeoJSON(c.geometry, 15).label("geometry_json"),
+            func.ST_AsKML(c.geometry, 15).label("geometry_kml"),
+            func.ST_AsBinary(c.geometry).label("geometry_wkb"),
+        )
+        .select_from(view)
+        .order_by(c.created_at, c.id)
+    )
 
 
-async def _batches(engine: AsyncEngine, stmt: Any) -> AsyncIterator[list[Any]]:
+def export_rows(filters: CaseFilters, level: Level) -> Select[Any]:
+    """SELECT of exportable rows: visible, filtered on what is shown, generalized for the level."""
+    view = filters.view(level)
+    return export_select(view, level).where(*filters.clauses(view))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who an export streams for: its own connection sets the same viewer as the request."""
+
+    user_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+    role: str
+
+    @classmethod
+    def of(cls, actor: Actor) -> Viewer:
+        """The viewer of an actor."""
+        return cls(actor.user_id, actor.organization_id, actor.role.value)
+
+
+async def _batches(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[list[Any]]:
     async with engine.connect() as conn:
+        await set_viewer(
+            conn, user_id=viewer.user_id, organization_id=viewer.organization_id, role=viewer.role
+        )
         result = await conn.stream(stmt)
         async for rows in result.partitions(BATCH):
             yield list(rows)
@@ -113,11 +133,11 @@ def _properties(row: Any) -> dict[str, Any]:
     return {k: getattr(row, k) for k in CSV_COLUMNS[1:13]}
 
 
-async def geojson_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
+async def geojson_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
     """A FeatureCollection, one batch of features at a time."""
     yield b'{"type":"FeatureCollection","features":['
     first = True
-    async for rows in _batches(engine, stmt):
+    async for rows in _batches(engine, stmt, viewer):
         parts = []
         for row in rows:
             feature = (
@@ -135,26 +155,26 @@ async def geojson_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]
     yield b"]}"
 
 
-async def csv_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
+async def csv_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
     """CSV with a header, the centroid as longitude/latitude and the geometry as WKT."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue().encode()
-    async for rows in _batches(engine, stmt):
+    async for rows in _batches(engine, stmt, viewer):
         buffer.seek(0)
         buffer.truncate()
         writer.writerows([getattr(row, column) for column in CSV_COLUMNS] for row in rows)
         yield buffer.getvalue().encode()
 
 
-async def kml_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
+async def kml_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
     """KML 2.2 with one Placemark per case and its properties as ExtendedData."""
     yield (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
         b"<Document><name>EJ Corps cases</name>"
     )
-    async for rows in _batches(engine, stmt):
+    async for rows in _batches(engine, stmt, viewer):
         out = []
         for row in rows:
             data = "".join(
@@ -189,14 +209,14 @@ def _write_gpkg(path: str, rows: list[Any], append: bool) -> None:
     )
 
 
-async def gpkg_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
+async def gpkg_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
     """A GeoPackage (layer `cases`), built batch by batch on disk by GDAL, then streamed."""
     handle, path = tempfile.mkstemp(suffix=".gpkg")
     os.close(handle)
     os.unlink(path)
     try:
         written = False
-        async for rows in _batches(engine, stmt):
+        async for rows in _batches(engine, stmt, viewer):
             await asyncio.to_thread(_write_gpkg, path, rows, written)
             written = True
         if not written:
@@ -233,10 +253,10 @@ async def export_cases(
 ) -> StreamingResponse:
     """The cases the actor may read, filtered like the list, as a file in the chosen format."""
     check_level(actor, level)
-    stmt = export_rows(actor, filters, level)
+    stmt = export_rows(filters, level)
     filename = f"ejcorps-cases-{level.value}.{format.value}"
     return StreamingResponse(
-        STREAMS[format](request.app.state.engine, stmt),
+        STREAMS[format](request.app.state.engine, stmt, Viewer.of(actor)),
         media_type=MEDIA_TYPES[format],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

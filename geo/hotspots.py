@@ -13,15 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, bindparam, case, cast, func, literal, null, select, text
+from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from cases.filters import CaseFilters
-from cases.models import Case
-from cases.visibility import case_visibility
 from corps.auth.actor import Actor, Role
-from geo.privacy import PUBLIC_CELL_DEG, cell_size, generalized_centroid
+from corps.db import set_viewer
 
 EQUAL_AREA_SRID = 6933
 MAX_LATITUDE = 85.0
@@ -41,38 +38,33 @@ class HotspotScope:
 
     @property
     def counts_only(self) -> bool:
-        """Paralegals see other organizations' cases as counts, never as places or topics."""
+        """Paralegals see clusters as counts, never as topics or countries."""
         return self.role in (Role.paralegal, Role.org_admin)
 
-    def actor(self) -> Actor:
-        """A stand-in actor for the visibility and privacy rules of this scope."""
-        return Actor(
-            user_id=uuid.UUID(int=0), email="", role=self.role, organization_id=self.organization_id
+    async def view_as(self, session: AsyncSession) -> None:
+        """Make this scope the viewer of the transaction (the worker computes for a scope)."""
+        await set_viewer(
+            session, user_id=None, organization_id=self.organization_id, role=self.role.value
         )
-
-
-def _cell(scope: HotspotScope) -> ColumnElement[Any]:
-    if scope.counts_only:  # own cases exact; every other organization's at the public grid
-        own = Case.organization_id == literal(scope.organization_id)
-        return cast(case((own, null()), else_=literal(PUBLIC_CELL_DEG)), Float)
-    return cell_size(
-        scope.actor(), sensitivity=Case.sensitivity, organization_id=Case.organization_id
-    )
 
 
 def points(scope: HotspotScope, filters: CaseFilters) -> Any:
-    """CTE of the cases the analysis counts, one point each, generalized for the scope."""
-    live = Case.archived_at.is_(None)
-    visible = live if scope.counts_only else case_visibility(scope.actor())
+    """CTE of the cases the analysis counts, one point each, as the viewer is shown them.
+
+    Only cases the viewer may read count: a paralegal's analysis is of their own cases.
+    """
+    view = filters.view()
+    c = view.c
     return (
         select(
-            Case.id,
-            Case.organization_id,
-            Case.country,
-            func.array_to_string(Case.issue_types, ",").label("issue_types"),
-            generalized_centroid(Case.centroid, _cell(scope)).label("pt"),
+            c.id,
+            c.organization_id,
+            c.country,
+            func.array_to_string(c.issue_types, ",").label("issue_types"),
+            c.centroid.label("pt"),
         )
-        .where(visible, *filters.clauses(cell=_cell(scope)))
+        .select_from(view)
+        .where(*filters.clauses(view))
         .cte("pts")
     )
 

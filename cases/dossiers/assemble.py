@@ -41,7 +41,7 @@ from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
 from cases.evidence.storage import Storage
 from corps.auth.actor import Actor
-from geo.export import STREAMS, ExportFormat
+from geo.export import STREAMS, ExportFormat, Viewer
 from geo.privacy import Level
 
 GIS_FORMATS = ("geojson", "kml", "gpkg", "csv")
@@ -225,9 +225,9 @@ async def assemble(
             await _add_custody(bundle, factory, content, outcomes)
             lap("custody_s")
         await progress.stage("writing the case files", 0.88)
-        statement = case_statement(actor, order.level, [c.id for c in content.cases])
+        statement = case_statement(order.level, [c.id for c in content.cases])
         for fmt in (f for f in GIS_FORMATS if f in order.formats):
-            stream = STREAMS[ExportFormat(fmt)](engine, statement)
+            stream = STREAMS[ExportFormat(fmt)](engine, statement, Viewer.of(actor))
             await bundle.add_stream(f"cases.{fmt}", stream, compress=True)
         lap("case_files_s")
         if "pdf" in order.formats:

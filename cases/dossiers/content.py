@@ -20,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.models import Campaign
 from cases.evidence.models import Evidence
-from cases.filters import CaseFilters
-from cases.models import Case, CaseEvent
-from cases.projection import respondents_json
-from cases.visibility import case_visibility
-from corps.auth.actor import Actor
-from geo.export import export_rows
+from cases.models import CaseEvent
+from cases.view import case_view
+from corps.auth.actor import Actor, view_as
+from geo.export import export_select
 from geo.privacy import Level
 
 
@@ -81,9 +79,11 @@ class DossierContent:
     campaign: dict[str, Any] | None
 
 
-def case_statement(actor: Actor, level: Level, ids: list[uuid.UUID]) -> Any:
-    """The shared export's rows (visibility and privacy applied) for exactly these cases."""
-    return export_rows(actor, CaseFilters(), level).where(Case.id.in_(ids))
+def case_statement(level: Level, ids: list[uuid.UUID], *, full: bool = False) -> Any:
+    """The shared export's rows (the case view at the level) for exactly these cases."""
+    view = case_view(level)
+    stmt = export_select(view, level).where(view.c.id.in_(ids))
+    return stmt.add_columns(view.c.summary, view.c.respondents) if full else stmt
 
 
 def _day(value: date | None, level: Level) -> str | None:
@@ -113,6 +113,7 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
                 "kind": event.kind,
                 "occurred_on": _day(event.occurred_on, level),
                 "description": None if level == Level.public else event.description,
+                "public_note": event.public_note,
                 "remedy": event.remedy,
                 "outcome": event.outcome,
                 "due_on": _day(event.due_on, level),
@@ -165,17 +166,15 @@ async def load_content(
     campaign_id: uuid.UUID | None,
 ) -> DossierContent:
     """Read the cases, their timelines and evidence records as the level allows."""
-    still_seen = set(
-        await session.scalars(select(Case.id).where(Case.id.in_(ids), case_visibility(actor)))
-    )
+    await view_as(session, actor)
+    seen = case_view()
+    still_seen = set(await session.scalars(select(seen.c.id).where(seen.c.id.in_(ids))))
     if len(still_seen) != len(set(ids)):
         raise CasesChanged(
             f"{len(set(ids)) - len(still_seen)} of the cases are no longer readable by the "
             "requester (archived, or access changed); ask for the dossier again."
         )
-    stmt = case_statement(actor, level, ids).add_columns(
-        Case.summary, respondents_json().label("respondents")
-    )
+    stmt = case_statement(level, ids, full=True)
     sections: dict[uuid.UUID, CaseSection] = {}
     for number, row in enumerate((await session.execute(stmt)).all(), start=1):
         case_id = uuid.UUID(row.id)

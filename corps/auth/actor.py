@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.tokens import read_token
-from corps.db import SessionDep
+from corps.db import SessionDep, set_viewer
 from corps.errors import Forbidden, Unauthorized
 
 
@@ -68,11 +69,20 @@ async def current_actor(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
         organization_id=user.organization_id,
+    )
+    await view_as(session, actor)
+    return actor
+
+
+async def view_as(session: AsyncSession | AsyncConnection, actor: Actor) -> None:
+    """Make `actor` the viewer of the current transaction (requests, and jobs acting for one)."""
+    await set_viewer(
+        session, user_id=actor.user_id, organization_id=actor.organization_id, role=actor.role
     )
 
 
