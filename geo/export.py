@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
-import os
-import tempfile
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from enum import StrEnum
 from html import escape
 from typing import Annotated, Any
@@ -18,18 +12,28 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.filters import CaseFilters, case_filters
 from corps.auth.actor import Actor, CurrentActor, Role
-from corps.db import set_viewer
 from corps.errors import Forbidden
+from geo.export_gpkg import gpkg_stream
+from geo.export_rows import (
+    DECIMALS,
+    PROPERTIES,
+    Viewer,
+    batches,
+    export_rows,
+    export_select,
+    flat_properties,
+    neutralized,
+    properties,
+)
 from geo.privacy import Level
 
+__all__ = ["STREAMS", "ExportFormat", "Viewer", "export_rows", "export_select"]
+
 router = APIRouter(prefix="/api/v1", tags=["maps"])
-BATCH = 1000
 
 
 class ExportFormat(StrEnum):
@@ -47,97 +51,14 @@ MEDIA_TYPES = {
     ExportFormat.kml: "application/vnd.google-earth.kml+xml",
     ExportFormat.gpkg: "application/geopackage+sqlite3",
 }
-CSV_COLUMNS = [
-    "id",
-    "reference",
-    "title",
-    "status",
-    "issue_types",
-    "sensitivity",
-    "organization_id",
-    "country",
-    "place_name",
-    "people_affected",
-    "opened_on",
-    "updated_at",
-    "generalized",
-    "longitude",
-    "latitude",
-    "geometry_wkt",
-]
-
-
-def export_select(view: TableValuedAlias, level: Level) -> Select[Any]:
-    """SELECT of exportable rows from a case view at `level` (privacy is the view's)."""
-    c = view.c
-    public = level == Level.public
-    month = lambda column: func.to_char(column, "YYYY-MM")  # noqa: E731
-    return (
-        select(
-            cast(c.id, Text).label("id"),
-            c.reference,
-            c.title,
-            c.status,
-            func.array_to_string(c.issue_types, ",").label("issue_types"),
-            c.sensitivity,
-            cast(c.organization_id, Text).label("organization_id"),
-            c.country,
-            c.place_name,
-            c.people_affected,
-            (month(c.opened_on) if public else cast(c.opened_on, Text)).label("opened_on"),
-            (month(c.updated_at) if public else cast(c.updated_at, Text)).label("updated_at"),
-            c.generalized,
-            func.ST_X(c.centroid).label("longitude"),
-            func.ST_Y(c.centroid).label("latitude"),
-            func.ST_AsText(c.geometry).label("geometry_wkt"),
-            func.ST_AsGeoJSON(c.geometry, 15).label("geometry_json"),
-            func.ST_AsKML(c.geometry, 15).label("geometry_kml"),
-            func.ST_AsBinary(c.geometry).label("geometry_wkb"),
-        )
-        .select_from(view)
-        .order_by(c.created_at, c.id)
-    )
-
-
-def export_rows(filters: CaseFilters, level: Level) -> Select[Any]:
-    """SELECT of exportable rows: visible, filtered on what is shown, generalized for the level."""
-    view = filters.view(level)
-    return export_select(view, level).where(*filters.clauses(view))
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who an export streams for: its own connection sets the same viewer as the request."""
-
-    user_id: uuid.UUID | None
-    organization_id: uuid.UUID | None
-    role: str
-
-    @classmethod
-    def of(cls, actor: Actor) -> Viewer:
-        """The viewer of an actor."""
-        return cls(actor.user_id, actor.organization_id, actor.role.value)
-
-
-async def _batches(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[list[Any]]:
-    async with engine.connect() as conn:
-        await set_viewer(
-            conn, user_id=viewer.user_id, organization_id=viewer.organization_id, role=viewer.role
-        )
-        result = await conn.stream(stmt)
-        async for rows in result.partitions(BATCH):
-            yield list(rows)
-
-
-def _properties(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in CSV_COLUMNS[1:13]}
+CSV_COLUMNS = ["id", *PROPERTIES, "longitude", "latitude", "geometry_wkt"]
 
 
 async def geojson_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
-    """A FeatureCollection, one batch of features at a time."""
+    """An RFC 7946 FeatureCollection, one batch of features at a time."""
     yield b'{"type":"FeatureCollection","features":['
     first = True
-    async for rows in _batches(engine, stmt, viewer):
+    async for rows in batches(engine, stmt, viewer):
         parts = []
         for row in rows:
             feature = (
@@ -146,7 +67,7 @@ async def geojson_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> Asyn
                 + b',"geometry":'
                 + row.geometry_json.encode()
                 + b',"properties":'
-                + orjson.dumps(_properties(row))
+                + orjson.dumps(properties(row))
                 + b"}"
             )
             parts.append(feature if first else b"," + feature)
@@ -155,16 +76,27 @@ async def geojson_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> Asyn
     yield b"]}"
 
 
+def _csv_row(row: Any) -> list[Any]:
+    values = {"id": row.id, **flat_properties(row), "geometry_wkt": row.geometry_wkt}
+    values["longitude"] = None if row.longitude is None else round(row.longitude, DECIMALS)
+    values["latitude"] = None if row.latitude is None else round(row.latitude, DECIMALS)
+    return [neutralized(values[column]) for column in CSV_COLUMNS]
+
+
 async def csv_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
-    """CSV with a header, the centroid as longitude/latitude and the geometry as WKT."""
+    """CSV with a header, the shown centroid as longitude/latitude and the geometry as WKT.
+
+    Issue types are joined with ARRAY_SEPARATOR; a text cell starting with =, +, -, @, a tab
+    or a carriage return gets a leading apostrophe so spreadsheets do not run it.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue().encode()
-    async for rows in _batches(engine, stmt, viewer):
+    async for rows in batches(engine, stmt, viewer):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([getattr(row, column) for column in CSV_COLUMNS] for row in rows)
+        writer.writerows(_csv_row(row) for row in rows)
         yield buffer.getvalue().encode()
 
 
@@ -174,12 +106,12 @@ async def kml_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIte
         b'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
         b"<Document><name>EJ Corps cases</name>"
     )
-    async for rows in _batches(engine, stmt, viewer):
+    async for rows in batches(engine, stmt, viewer):
         out = []
         for row in rows:
             data = "".join(
                 f'<Data name="{key}"><value>{escape(str(value))}</value></Data>'
-                for key, value in _properties(row).items()
+                for key, value in flat_properties(row).items()
                 if value is not None
             )
             out.append(
@@ -188,45 +120,6 @@ async def kml_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIte
             )
         yield "".join(out).encode()
     yield b"</Document></kml>"
-
-
-def _write_gpkg(path: str, rows: list[Any], append: bool) -> None:
-    import numpy as np
-    import pyogrio.raw
-
-    fields = [np.array([getattr(r, c) for r in rows], dtype=object) for c in CSV_COLUMNS[:13]]
-    pyogrio.raw.write(
-        path,
-        np.array([bytes(r.geometry_wkb) for r in rows], dtype=object),
-        fields,
-        fields=CSV_COLUMNS[:13],
-        geometry_type="Unknown",
-        crs="EPSG:4326",
-        driver="GPKG",
-        layer="cases",
-        encoding="UTF-8",
-        append=append,
-    )
-
-
-async def gpkg_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
-    """A GeoPackage (layer `cases`), built batch by batch on disk by GDAL, then streamed."""
-    handle, path = tempfile.mkstemp(suffix=".gpkg")
-    os.close(handle)
-    os.unlink(path)
-    try:
-        written = False
-        async for rows in _batches(engine, stmt, viewer):
-            await asyncio.to_thread(_write_gpkg, path, rows, written)
-            written = True
-        if not written:
-            await asyncio.to_thread(_write_gpkg, path, [], False)
-        with open(path, "rb") as gpkg:  # noqa: ASYNC230 (read in 1 MiB steps below)
-            while chunk := await asyncio.to_thread(gpkg.read, 1 << 20):
-                yield chunk
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 STREAMS = {

@@ -68,7 +68,8 @@ def _feature(c: Any, links: ColumnElement[Any] | None = None) -> ColumnElement[A
         *("people_affected", c.people_affected, "opened_on", c.opened_on),
         *("updated_at", c.updated_at, "generalized", c.generalized),
     )
-    geometry = cast(func.ST_AsGeoJSON(c.geometry, GEOJSON_DECIMALS), JSON)
+    # RFC 7946: exterior rings counter-clockwise (a generalized cell is made clockwise).
+    geometry = cast(func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(c.geometry), GEOJSON_DECIMALS), JSON)
     parts: list[Any] = ["type", "Feature", "id", c.id, "geometry", geometry]
     parts += ["properties", properties, *(["links", links] if links is not None else [])]
     return func.json_build_object(*parts)

@@ -139,7 +139,9 @@ async def dbscan_clusters(
     rows = (
         await session.execute(
             select(
-                func.ST_AsGeoJSON(_polygon(hull, eps_m / 4), 7).label("geometry"),
+                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(_polygon(hull, eps_m / 4)), 7).label(
+                    "geometry"
+                ),
                 func.count().label("case_count"),
                 func.count(func.distinct(second.c.organization_id)).label("organization_count"),
                 func.string_agg(second.c.issue_types, ",").label("issue_types"),
@@ -204,8 +206,8 @@ lagged AS (
    AND ST_DWithin(a.centre, b.centre, :neighbour)
   GROUP BY a.i, a.j, a.x, a.centre
 )
-SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326), 7)
-         AS geometry,
+SELECT ST_AsGeoJSON(ST_ForcePolygonCCW(
+         ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326)), 7) AS geometry,
        l.x::int AS case_count,
        CASE WHEN st.s = 0 OR st.n < 2 THEN NULL
             ELSE (l.local_sum - st.xbar * l.w)

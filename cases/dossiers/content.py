@@ -23,7 +23,7 @@ from cases.evidence.models import Evidence
 from cases.models import CaseEvent
 from cases.view import case_view
 from corps.auth.actor import Actor, view_as
-from geo.export import export_select
+from geo.export_rows import export_select, iso_date
 from geo.privacy import Level
 
 
@@ -184,13 +184,13 @@ async def load_content(
             reference=row.reference,
             title=row.title,
             status=row.status,
-            issue_types=[t for t in (row.issue_types or "").split(",") if t],
+            issue_types=list(row.issue_types or []),
             sensitivity=row.sensitivity,
             generalized=bool(row.generalized),
             country=row.country,
             place_name=row.place_name,
             people_affected=row.people_affected,
-            opened_on=row.opened_on,
+            opened_on=iso_date(row.opened_on, row.date_precision),
             summary=None if level == Level.public else row.summary,
             respondents=_respondents(row.respondents, level),
             geometry=orjson.loads(row.geometry_json),

@@ -31,11 +31,11 @@ FUNCTIONS = [
       FROM (SELECT (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 AS o) AS x
     $$
     """,
-    # The grid cell (a polygon) holding a point; the point itself when size is NULL.
+    # The grid cell (a polygon, its ring counter-clockwise as RFC 7946 asks) holding a point.
     """
     CREATE FUNCTION ej_cell(point geometry, size double precision)
     RETURNS geometry LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-      SELECT ST_MakeEnvelope(x0, y0, x0 + size, y0 + size, 4326)
+      SELECT ST_ForcePolygonCCW(ST_MakeEnvelope(x0, y0, x0 + size, y0 + size, 4326))
       FROM (SELECT ej_cell_origin(ST_X(point), size) AS x0,
                    ej_cell_origin(ST_Y(point), size) AS y0) AS o
     $$

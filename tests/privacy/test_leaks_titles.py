@@ -83,7 +83,7 @@ async def test_a_generalized_case_reads_with_its_neutral_title_everywhere(
         f"/api/v1/cases/{hidden['id']}",
         "/api/v1/cases?" + f"organization_id={owner.organization_id}",
         f"/ogc/collections/cases/items/{hidden['id']}",
-        "/ogc/collections/cases/items?limit=1000",
+        f"/ogc/collections/cases/items?limit=1000&organization_id={owner.organization_id}",
     ]
     for path in paths:
         response = await client.get(path, headers=coordinator.headers)
