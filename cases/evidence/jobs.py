@@ -10,7 +10,7 @@ from arq import cron
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.evidence.custody import append_custody_event
+from cases.evidence.custody import append_custody_event, lock_chain
 from cases.evidence.exif import PhotoFacts, read_photo, thumbnail
 from cases.evidence.models import Evidence
 from cases.evidence.service import verify_item
@@ -86,6 +86,7 @@ async def process_evidence(
     session: AsyncSession, storage: Storage, evidence_id: uuid.UUID
 ) -> dict[str, Any]:
     """Extract metadata once; a second run finds the work done and changes nothing."""
+    await lock_chain(session, evidence_id)  # before the row lock: see lock_chain
     evidence = await session.scalar(
         select(Evidence).where(Evidence.id == evidence_id).with_for_update()
     )

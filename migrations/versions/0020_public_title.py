@@ -18,7 +18,7 @@ depends_on = None
 # first capitalized, the rest in lower case), the country's name and the year the case opened.
 NEUTRAL_TITLE = """
 CREATE FUNCTION ej_neutral_title(issue_types text[], country text, year integer)
-RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
+RETURNS text LANGUAGE sql STABLE AS $$
   WITH labels AS (
     SELECT t.n, CASE WHEN t.n = 1 THEN l.label ELSE lower(l.label) END AS label
     FROM unnest(issue_types) WITH ORDINALITY AS t(code, n)

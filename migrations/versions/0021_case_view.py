@@ -26,7 +26,7 @@ FUNCTIONS = [
     # so step back a cell when that rounding overshot.
     """
     CREATE FUNCTION ej_cell_origin(coordinate double precision, size double precision)
-    RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
       SELECT CASE WHEN o > coordinate THEN o - size ELSE o END
       FROM (SELECT (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 AS o) AS x
     $$
@@ -34,7 +34,7 @@ FUNCTIONS = [
     # The grid cell (a polygon, its ring counter-clockwise as RFC 7946 asks) holding a point.
     """
     CREATE FUNCTION ej_cell(point geometry, size double precision)
-    RETURNS geometry LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
       SELECT ST_ForcePolygonCCW(ST_MakeEnvelope(x0, y0, x0 + size, y0 + size, 4326))
       FROM (SELECT ej_cell_origin(ST_X(point), size) AS x0,
                    ej_cell_origin(ST_Y(point), size) AS y0) AS o
@@ -44,7 +44,7 @@ FUNCTIONS = [
     # the centre is the true centroid (the shown place never equals the true one).
     """
     CREATE FUNCTION ej_cell_point(point geometry, size double precision)
-    RETURNS geometry LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
       SELECT CASE WHEN ST_Equals(centre, point) THEN quarter ELSE centre END
       FROM (SELECT ST_SetSRID(ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326) AS centre,
                    ST_SetSRID(ST_MakePoint(x0 + size / 4, y0 + size / 4), 4326) AS quarter
@@ -57,7 +57,7 @@ FUNCTIONS = [
     # high-risk cases; coordinators 0.05 for high-risk cases of other organizations.
     """
     CREATE FUNCTION ej_viewer_cell(level text, sensitivity text, organization_id uuid)
-    RETURNS double precision LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    RETURNS double precision LANGUAGE sql STABLE AS $$
       SELECT CASE
         WHEN level = 'public' THEN 0.2
         WHEN level = 'partner' OR current_setting('ej.viewer_role', true) = 'campaigner' THEN
@@ -82,7 +82,7 @@ FUNCTIONS = [
       people_affected integer, respondents json, opened_on date, date_precision text,
       version integer, created_at timestamptz, updated_at timestamptz
     )
-    LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    LANGUAGE sql STABLE AS $$
       SELECT
         c.id, c.reference::text, c.organization_id, org.name::text, org.slug::text,
         CASE WHEN hide.hidden THEN coalesce(
