@@ -1,8 +1,10 @@
 """What a dossier says about its cases, read once per build with the level's privacy applied.
 
 Public level, beyond what the shared export already does (locations in 0.2 degree cells, no
-high-risk case, no place name, dates to the month): no case summary, no timeline descriptions,
-no evidence descriptions or file names, and no respondent of kind "other" (often a person).
+high-risk case, no place name, dates to the month): no case summary, timeline descriptions
+redacted (cases.dossiers.redact), no evidence descriptions or file names, no capture place,
+and no respondent of kind "other" (often a person). Wherever a case is shown generalized, its
+summary and its evidence's capture places are withheld and its descriptions redacted too.
 Companies and agencies stay named: naming them is the point of public advocacy. Titles stay,
 as in every export; writing them without people's names is the paralegal's part.
 """
@@ -15,14 +17,16 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.models import Campaign
+from cases.dossiers.redact import redact_public
 from cases.evidence.models import Evidence
-from cases.models import CaseEvent
+from cases.models import Case, CaseEvent, CaseRespondent, ResponsibleActor
 from cases.view import case_view
 from corps.auth.actor import Actor, view_as
+from corps.members.models import User
 from geo.export_rows import export_select, iso_date
 from geo.privacy import Level
 
@@ -45,6 +49,11 @@ class EvidenceItem:
     description: str | None
     storage_key: str
     received_at: datetime
+    captured_at: str | None = None  # as the level allows: the day, or the month at public
+    capture_place: dict[str, float] | None = None  # the photo's GPS, only where exact
+    device: str | None = None
+    thumbnail_key: str | None = None
+    received_by_role: str | None = None
 
 
 @dataclass
@@ -66,6 +75,9 @@ class CaseSection:
     summary: str | None
     respondents: list[dict[str, Any]]
     geometry: dict[str, Any]
+    organization_id: str = ""
+    # Only to redact descriptions with: never shown where the case is generalized.
+    private_names: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)
 
@@ -83,7 +95,23 @@ def case_statement(level: Level, ids: list[uuid.UUID], *, full: bool = False) ->
     """The shared export's rows (the case view at the level) for exactly these cases."""
     view = case_view(level)
     stmt = export_select(view, level).where(view.c.id.in_(ids))
-    return stmt.add_columns(view.c.summary, view.c.respondents) if full else stmt
+    if not full:
+        return stmt
+    # The true place name and the individuals named are read only to redact them from
+    # timeline text; they are never shown.
+    individuals = (
+        select(func.array_agg(CaseRespondent.name_as_given))
+        .join(ResponsibleActor, ResponsibleActor.id == CaseRespondent.actor_id)
+        .where(CaseRespondent.case_id == Case.id, ResponsibleActor.kind == "other")
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    return stmt.join(Case, Case.id == view.c.id).add_columns(
+        view.c.summary,
+        view.c.respondents,
+        Case.place_name.label("true_place_name"),
+        individuals.label("individuals"),
+    )
 
 
 def _day(value: date | None, level: Level) -> str | None:
@@ -101,6 +129,11 @@ def _respondents(raw: Any, level: Level) -> list[dict[str, Any]]:
     ]
 
 
+def _private_names(row: Any) -> list[str]:
+    """The place name and the names of respondents who are individuals."""
+    return [n for n in [row.true_place_name, *(row.individuals or [])] if n]
+
+
 async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level) -> None:
     rows = await session.scalars(
         select(CaseEvent)
@@ -108,11 +141,19 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
         .order_by(CaseEvent.case_id, CaseEvent.occurred_on, CaseEvent.created_at, CaseEvent.id)
     )
     for event in rows:
-        cases[event.case_id].events.append(
+        case = cases[event.case_id]
+        description: str | None = event.description
+        if level == Level.public or case.generalized:
+            description = redact_public(
+                description,
+                withheld=case.private_names,
+                kept=[r["name"] for r in case.respondents if r["kind"] != "other"],
+            )
+        case.events.append(
             {
                 "kind": event.kind,
                 "occurred_on": _day(event.occurred_on, level),
-                "description": None if level == Level.public else event.description,
+                "description": description,
                 "public_note": event.public_note,
                 "remedy": event.remedy,
                 "outcome": event.outcome,
@@ -124,14 +165,18 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
 async def _evidence(
     session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level
 ) -> None:
-    rows = await session.scalars(
-        select(Evidence)
+    rows = await session.execute(
+        select(Evidence, User.role)
+        .outerjoin(User, User.id == Evidence.received_by)
         .where(Evidence.case_id.in_(list(cases)))
         .order_by(Evidence.case_id, Evidence.received_at, Evidence.id)
     )
     public = level == Level.public
-    for item in rows:
+    for item, role in rows:
         section = cases[item.case_id]
+        facts = item.metadata_ or {}
+        taken = facts.get("taken_at") or (item.captured_at and item.captured_at.isoformat())
+        gps = facts.get("gps") if not (public or section.generalized) else None
         section.evidence.append(
             EvidenceItem(
                 id=item.id,
@@ -144,6 +189,11 @@ async def _evidence(
                 description=None if public else item.description,
                 storage_key=item.storage_key,
                 received_at=item.received_at,
+                captured_at=(str(taken)[:7] if public else str(taken)[:19]) if taken else None,
+                capture_place=gps,
+                device=None if public else facts.get("device"),
+                thumbnail_key=item.thumbnail_key,
+                received_by_role=role,
             )
         )
 
@@ -191,9 +241,11 @@ async def load_content(
             place_name=row.place_name,
             people_affected=row.people_affected,
             opened_on=iso_date(row.opened_on, row.date_precision),
-            summary=None if level == Level.public else row.summary,
+            summary=None if level == Level.public or row.generalized else row.summary,
             respondents=_respondents(row.respondents, level),
             geometry=orjson.loads(row.geometry_json),
+            organization_id=row.organization_id,
+            private_names=_private_names(row),
         )
     if sections:
         await _events(session, sections, level)

@@ -45,19 +45,6 @@ def _payload(row: CustodyEvent) -> dict[str, Any]:
     )
 
 
-async def lock_chain(session: AsyncSession, evidence_id: uuid.UUID) -> None:
-    """Serialize appends to an item's chain for the rest of the transaction.
-
-    Take it before locking the evidence row: appending checks the row's key (a foreign key),
-    so a transaction that holds the row and then waits for the chain deadlocks with a reader
-    that holds the chain and waits for the row.
-    """
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"custody:{evidence_id}"},
-    )
-
-
 async def append_custody_event(
     session: AsyncSession,
     evidence_id: uuid.UUID,
@@ -67,7 +54,10 @@ async def append_custody_event(
     details: dict[str, Any] | None = None,
 ) -> CustodyEvent:
     """Add the next link to an item's chain; appends to one item are serialized."""
-    await lock_chain(session, evidence_id)
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"custody:{evidence_id}"},
+    )
     last = (
         await session.execute(
             select(CustodyEvent.seq, CustodyEvent.hash)
