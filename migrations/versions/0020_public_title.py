@@ -1,7 +1,7 @@
 """Public titles: cases.public_title, case_events.public_note, country names and neutral titles.
 
 Revision ID: 0020
-Revises: 0070
+Revises: 0030
 Create Date: 2026-12-02 03:50:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0070"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
