@@ -129,6 +129,7 @@ async def dbscan_clusters(
     min_cases: int,
 ) -> list[dict[str, Any]]:
     """DBSCAN clusters of cases within distance_km of each other, as GeoJSON features."""
+    await scope.view_as(session)
     pts = points(scope, filters)
     max_lat = await session.scalar(select(func.max(func.abs(func.ST_Y(pts.c.pt)))))
     if max_lat is None:
@@ -225,6 +226,8 @@ async def hexagon_hotspots(
 ) -> list[dict[str, Any]]:
     """Hexagons of cell_km across on an equal-area grid, with counts and Getis-Ord Gi*."""
     import orjson
+
+    await scope.view_as(session)
 
     pts = points(scope, filters)
     size = (

@@ -143,9 +143,7 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
     for event in rows:
         case = cases[event.case_id]
         description: str | None = event.description
-        if level == Level.public:  # the public note alone describes an event (issue 9)
-            description = None
-        elif case.generalized:
+        if level == Level.public or case.generalized:
             description = redact_public(
                 description,
                 withheld=case.private_names,
