@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
-        app.include_router(router)  # type: ignore[arg-type]
+        app.include_router(router)  # type: ignore[arg-type, unused-ignore]
     install_problem_responses(app)
     install_web_app(app, settings.web_dist)  # last: its catch-all must not shadow the API
     logging.getLogger("corps").setLevel(logging.INFO)
