@@ -51,7 +51,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     """The problem statuses an operation can answer."""
     params = operation.get("parameters", [])
     body = operation.get("requestBody", {}).get("content", {})
-    codes = {413, 422, 500, 503}
+    codes = {409, 413, 422, 500, 503}  # 409 also reads: a dossier not yet built
     if operation.get("security") or "/auth/" in path:  # sign-in answers 401 too
         codes |= {401, 403}
     if any(p.get("in") == "path" for p in params):
