@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -106,7 +107,9 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
         failed = True
         raise
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)
         if failed:
             _show_log("API server", log)
@@ -137,7 +140,8 @@ async def live_worker(
         raise
     finally:
         if proc.returncode is None:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
         if failed:
             _show_log("worker", log)
