@@ -107,10 +107,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
     ctx["storage"] = storage_from_url(settings.storage_url)
     await heartbeat(ctx)
+    log.info("worker started", extra={"queue": QUEUE_NAME, "jobs": len(JOBS)})
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
     await ctx["engine"].dispose()
+    log.info("worker stopped", extra={"queue": QUEUE_NAME})
 
 
 def load_job_modules() -> None:
@@ -139,4 +141,6 @@ def worker_settings() -> dict[str, Any]:
 def _named(name: str, func: JobFunc) -> Any:
     from arq.worker import func as arq_func
 
-    return arq_func(cast(Any, func), name=name)
+    from corps.logs import logged_job
+
+    return arq_func(cast(Any, logged_job(name, func)), name=name)

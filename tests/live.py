@@ -116,10 +116,16 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
         log.unlink(missing_ok=True)
 
 
+@dataclass
+class LiveWorker:
+    """A `corps worker` process and the file its output goes to."""
+
+    proc: asyncio.subprocess.Process
+    log: Path
+
+
 @asynccontextmanager
-async def live_worker(
-    settings: Settings, **extra: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
+async def live_worker(settings: Settings, **extra: str) -> AsyncIterator[LiveWorker]:
     """Run `corps worker` until the block ends; its output is shown if the block fails."""
     log = _log_file("worker")
     with log.open("wb") as out:
@@ -134,7 +140,7 @@ async def live_worker(
         )
     failed = False
     try:
-        yield proc
+        yield LiveWorker(proc, log)
     except BaseException:
         failed = True
         raise

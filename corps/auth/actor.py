@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 
 from corps.auth.session import session_token
-from corps.auth.tokens import read_token
+from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
 
@@ -63,13 +63,17 @@ async def current_actor(
     token = token or session_token(request)
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
-    user_id = read_token(request.app.state.settings, token)
-    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    claims = read_claims(request.app.state.settings, token)
+    user = await session.scalar(
+        select(User).where(User.id == claims.user_id, User.active.is_(True))
+    )
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    request.state.user_id = str(user.id)  # for the request's log line (corps/logs.py)
+    check_not_revoked(claims.issued_ms, user.credentials_changed_at)
     return Actor(
         user_id=user.id,
         email=user.email,

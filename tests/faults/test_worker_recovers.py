@@ -77,7 +77,7 @@ async def test_the_worker_outlives_a_redis_outage_and_does_the_work_accepted_dur
             assert accepted.status_code == 201, accepted.text  # the row is committed
             item = accepted.json()
             await asyncio.sleep(3)
-            assert worker.returncode is None, "the worker exited when Redis went away"
+            assert worker.proc.returncode is None, "the worker exited when Redis went away"
 
             redis_server.start()  # empty: the job queued during the outage never reached it
 
@@ -87,7 +87,7 @@ async def test_the_worker_outlives_a_redis_outage_and_does_the_work_accepted_dur
                 return bool(seen.json()["processed"])
 
             await wait_until(processed, 90, "the re-queued evidence job")
-            assert worker.returncode is None
+            assert worker.proc.returncode is None
             await redis.aclose()
     finally:
         redis_server.remove()
