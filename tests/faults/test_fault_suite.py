@@ -229,7 +229,7 @@ async def test_stop_redis_health_says_so_and_queued_work_resumes(
 
         await wait_for(processed, 60, "the evidence accepted while Redis was down")
         assert (await client.get("/health")).json()["redis"] == "ok"
-        assert worker.returncode is None, "the worker died with Redis"
+        assert worker.proc.returncode is None, "the worker died with Redis"
 
 
 async def test_kill_9_the_worker_mid_dossier_then_exactly_one_bundle(
@@ -266,8 +266,8 @@ async def test_kill_9_the_worker_mid_dossier_then_exactly_one_bundle(
                 return gate >= 0
 
             await wait_for(waiting_at_the_gate, 90, "the build to reach the evidence file")
-            first.send_signal(signal.SIGKILL)
-            await first.wait()
+            first.proc.send_signal(signal.SIGKILL)
+            await first.proc.wait()
         os.close(gate)
         blob.unlink()
         held.rename(blob)
