@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from corps.errors import problem_response
+from corps.errors import data_error_response, is_data_error, problem_response
 
 log = logging.getLogger("corps.outages")
 RETRY_AFTER_S = 5
@@ -160,6 +160,8 @@ def install_outage_handlers(app: FastAPI) -> None:
                 exc,
             )
             return response
+        if isinstance(exc, sa_exc.DBAPIError) and is_data_error(exc):
+            return data_error_response(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(
             500,
