@@ -176,6 +176,7 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
     params = HotspotParams(**spec["params"])
     try:
         async with session_factory() as session, session.begin():
+            await scope.view_as(session)
             result = await analyse(session, scope, params, _filters_from(spec["filters"]))
             await _store_done(session, key, spec, result, fingerprint)
     except Exception as exc:

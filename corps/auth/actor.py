@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.session import session_token
 from corps.auth.tokens import check_not_revoked, read_claims
-from corps.db import SessionDep
+from corps.db import SessionDep, set_viewer
 from corps.errors import Forbidden, Unauthorized
 
 
@@ -74,11 +75,20 @@ async def current_actor(
         )
     request.state.user_id = str(user.id)  # for the request's log line (corps/logs.py)
     check_not_revoked(claims.issued_ms, user.credentials_changed_at)
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
         organization_id=user.organization_id,
+    )
+    await view_as(session, actor)
+    return actor
+
+
+async def view_as(session: AsyncSession | AsyncConnection, actor: Actor) -> None:
+    """Make `actor` the viewer of the current transaction (requests, and jobs acting for one)."""
+    await set_viewer(
+        session, user_id=actor.user_id, organization_id=actor.organization_id, role=actor.role
     )
 
 
