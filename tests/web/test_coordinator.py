@@ -92,8 +92,6 @@ async def test_the_map_shows_cases_and_hotspots_and_never_a_high_risk_place(
     assert secret_id in features and features[secret_id]["generalized"] is True
     for x, y in coordinates_of(features[secret_id]["coordinates"]):
         assert all(abs(x - sx) > 1e-3 or abs(y - sy) > 1e-3 for sx, sy in SECRET), (x, y)
-    await s.check_page("map")
-
     # a click on a case opens its summary in the side panel
     point = await s.page.evaluate(
         "([lon, lat]) => window.ejMap.project([lon, lat])", [HOME[0] + 0.002, HOME[1] + 0.002]
@@ -103,6 +101,7 @@ async def test_the_map_shows_cases_and_hotspots_and_never_a_high_risk_place(
     await s.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     panel = s.page.get_by_test_id("side-panel")
     await expect(panel).to_contain_text(visible[0]["reference"])
+    await s.check_page("map")  # after the click: the screenshots resize the map
 
     # hotspots: DBSCAN clusters and Gi* hexagons with a legend
     await s.page.get_by_role("button", name="Close").click()
