@@ -143,7 +143,10 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
     for event in rows:
         case = cases[event.case_id]
         description: str | None = event.description
-        if level == Level.public or case.generalized:
+        if level == Level.public:
+            # The privacy rule at the public level: kind, month, codes and the public note only.
+            description = event.public_note
+        elif case.generalized:
             description = redact_public(
                 description,
                 withheld=case.private_names,

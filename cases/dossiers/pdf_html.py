@@ -38,7 +38,8 @@ LEVEL_TEXT = {
     "re-encoded without metadata.",
     Level.public: "Public: every location is generalized to a cell of about 22 km, high-risk "
     "cases are left out, dates are given to the month, place names, people's names and "
-    "summaries are removed, timeline descriptions are redacted, and photos are re-encoded "
+    "summaries are removed, timeline events keep only their kind, month, codes and public note, "
+    "and photos are re-encoded "
     "without their metadata (EXIF and GPS above all).",
 }
 # DejaVu Sans has Arabic letters too, but Noto Naskh Arabic is the book face readers expect:

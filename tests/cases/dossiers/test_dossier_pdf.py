@@ -89,6 +89,7 @@ async def pdfs(
                         "kind": "remedy",
                         "occurred_on": "2026-03-15",
                         "description": "Complaint filed with the agency by Mary Wanjiku",
+                        "public_note": "A complaint went to the environment agency",
                         "remedy": "administrative_complaint",
                         "outcome": "obtained" if n == 0 else "pending",
                     },
@@ -210,7 +211,9 @@ async def test_the_public_pdf_has_no_true_place_name_or_coordinate(pdfs: Pdfs) -
             assert secret not in text, secret
     assert "Juma Otieno" not in text and "Mary Wanjiku" not in text
     flat = " ".join(text.split())
-    assert "Complaint filed with the agency by [name withheld]" in flat  # redacted, not dropped
+    # The event stays, with its public note in place of the description (docs/privacy.md).
+    assert "A complaint went to the environment agency" in flat
+    assert "Complaint filed with the agency" not in flat
     assert "Respondent Mining 1" in text  # companies stay named
     # At internal level the photo's capture place is shown.
     internal = pdf_text(pdfs.data["internal"])
