@@ -24,6 +24,7 @@ from cases.models import Case
 from cases.visibility import case_visibility
 from corps.auth.actor import Actor, CurrentActor, Role
 from corps.errors import Forbidden
+from corps.viewer import Viewer, name_viewer
 from geo.privacy import Level, cell_size, generalized_centroid, generalized_geometry
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
@@ -104,6 +105,7 @@ def export_rows(actor: Actor, filters: CaseFilters, level: Level) -> Any:
 
 async def _batches(engine: AsyncEngine, stmt: Any) -> AsyncIterator[list[Any]]:
     async with engine.connect() as conn:
+        await name_viewer(conn, stmt.get_execution_options().get("ej_viewer"))
         result = await conn.stream(stmt)
         async for rows in result.partitions(BATCH):
             yield list(rows)
@@ -233,7 +235,7 @@ async def export_cases(
 ) -> StreamingResponse:
     """The cases the actor may read, filtered like the list, as a file in the chosen format."""
     check_level(actor, level)
-    stmt = export_rows(actor, filters, level)
+    stmt = export_rows(actor, filters, level).execution_options(ej_viewer=Viewer.of(actor))
     filename = f"ejcorps-cases-{level.value}.{format.value}"
     return StreamingResponse(
         STREAMS[format](request.app.state.engine, stmt),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from cases.models import Case
 from corps.audit import canonical_json
 from corps.auth.actor import Role
 from corps.jobs import enqueue_after_commit, job
+from corps.viewer import as_system
 from geo.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
 from geo.models import HotspotResult
 
@@ -126,10 +128,39 @@ async def _store_done(
     )
 
 
+def counted_filters(scope: HotspotScope, filters: CaseFilters) -> CaseFilters:
+    """The filters as a scope may apply them.
+
+    A paralegal sees other organizations' cases as counts only, but `q` searches titles,
+    summaries, place names and respondents they may not read: a count of matches elsewhere
+    would answer "is Palm Bay named in a case?". Their text search counts their own
+    organization's cases only.
+    """
+    if scope.counts_only and filters.q:
+        return dataclasses.replace(filters, organization_id=scope.organization_id)
+    return filters
+
+
+def _counting(session: AsyncSession, scope: HotspotScope) -> AbstractAsyncContextManager[Any]:
+    """Counts across organizations read corps-wide as a named system viewer; the analysis
+    itself generalizes every other organization's case to the public grid and names none."""
+    if scope.counts_only:
+        return as_system(session, "hotspots.counts")
+    return nullcontext()
+
+
 async def hotspots(
     session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
 ) -> tuple[dict[str, Any] | None, str]:
     """The result and its state: `fresh`, `computed`, `stale` (recomputing) or `queued`."""
+    filters = counted_filters(scope, filters)
+    async with _counting(session, scope):
+        return await _hotspots(session, scope, params, filters)
+
+
+async def _hotspots(
+    session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
+) -> tuple[dict[str, Any] | None, str]:
     key, spec = cache_key(scope, params, filters)
     fingerprint = await cases_fingerprint(session)
     cached = await session.get(HotspotResult, key)
@@ -161,18 +192,19 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
         row = await session.get(HotspotResult, key, with_for_update=True)
         if row is None:
             return "missing"
-        fingerprint = await cases_fingerprint(session)
+        spec = row.params
+        scope = HotspotScope(
+            role=Role(spec["scope"]["role"]),
+            organization_id=uuid.UUID(spec["scope"]["organization_id"]),
+        )
+        async with _counting(session, scope):
+            fingerprint = await cases_fingerprint(session)
         if row.status == "done" and row.cases_fingerprint == fingerprint:
             return "fresh"
         row.status = "running"
-        spec = row.params
-    scope = HotspotScope(
-        role=Role(spec["scope"]["role"]),
-        organization_id=uuid.UUID(spec["scope"]["organization_id"]),
-    )
     params = HotspotParams(**spec["params"])
     try:
-        async with session_factory() as session, session.begin():
+        async with session_factory() as session, session.begin(), _counting(session, scope):
             result = await analyse(session, scope, params, _filters_from(spec["filters"]))
             await _store_done(session, key, spec, result, fingerprint)
     except Exception as exc:

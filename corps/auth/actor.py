@@ -14,6 +14,7 @@ from sqlalchemy import select
 from corps.auth.tokens import read_token
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
+from corps.viewer import Viewer, set_viewer
 
 
 class Role(StrEnum):
@@ -62,18 +63,21 @@ async def current_actor(
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     user_id = read_token(request.app.state.settings, token)
+    await set_viewer(session, Viewer.signing_in(user_id))  # reads its own row, nothing else
     user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Actor(
+    actor = Actor(
         user_id=user.id,
         email=user.email,
         role=Role(user.role),
         organization_id=user.organization_id,
     )
+    await set_viewer(session, Viewer.of(actor))  # the rest of the request reads as this actor
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

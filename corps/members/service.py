@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import append_audit, append_audit_independently
@@ -21,6 +21,7 @@ from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, keyset_page
 from corps.settings import Settings
+from corps.viewer import Viewer, set_viewer
 
 ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
 
@@ -50,8 +51,7 @@ async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
     if await session.get(Organization, organization_id) is None:
         raise NotFound("No such organization.")
     email = str(body.email).strip()
-    taken = await session.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
-    if taken:
+    if await user_id_for_email(session, email):
         raise Conflict("A user with this email already exists.")
     user = User(
         email=email,
@@ -123,6 +123,14 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     return user
 
 
+async def user_id_for_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The id of the user an email names, in any organization (sign-in, taken emails)."""
+    found: uuid.UUID | None = await session.scalar(
+        text("SELECT ej_user_id_for_email(:email)"), {"email": email}
+    )
+    return found
+
+
 def _throttle_key(email: str) -> str:
     return "ejcorps:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
 
@@ -139,6 +147,7 @@ async def authenticate(
             "Too many failed sign-ins for this account; try again later.",
             headers={"Retry-After": str(max(int(ttl), 1))},
         )
+    await set_viewer(session, Viewer.signing_in(await user_id_for_email(session, email.strip())))
     user = await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.active:
