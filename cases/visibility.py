@@ -54,7 +54,7 @@ async def readable_case(session: AsyncSession, actor: Actor, case_id: uuid.UUID)
 async def editable_case(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> Case:
     """A case the actor may change, locked for the transaction; 404 if unseen, 403 if read-only."""
     case = await session.scalar(
-        visible_cases(actor).where(Case.id == case_id).with_for_update(of=Case)
+        visible_cases(actor).where(Case.id == case_id).with_for_update(of=Case, key_share=True)
     )
     if case is None:
         raise NotFound("No such case.")

@@ -80,7 +80,7 @@ async def append_audit(
     """Append one entry to the chain; serialized so the chain never forks."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
     # Through definer functions: every viewer appends, but only admins read the log back.
-    prev = await session.scalar(text("SELECT ej_audit_last_hash()"))
+    prev = await session.scalar(text("SELECT hash FROM ej_audit_head()"))
     viewer = viewer_of(session)
     if viewer is not None and viewer.is_system:
         details = {**(details or {}), "system_viewer": viewer.label()}

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from corps.auth.actor import Role
+from corps.keys_cli import register
 
 app = typer.Typer(
     help="EJ Corps: case management for an Environmental Justice Corps.",
@@ -123,20 +124,4 @@ def seed_demo(
         typer.echo(f"  {role:<12} {email}")
 
 
-@app.command("verify-dossier")
-def verify_dossier(
-    file: Annotated[Path, typer.Argument(help="The dossier ZIP to check.")],
-    expect_sha256: Annotated[
-        str | None,
-        typer.Option(help="The bundle's SHA-256 as the server reported it (X-Dossier-SHA256)."),
-    ] = None,
-) -> None:
-    """Check a dossier ZIP offline: every file's hash, the manifest, each chain of custody."""
-    from cases.dossiers.verify import check_dossier, format_report
-
-    if not file.is_file():
-        typer.echo(f"error: no such file: {file}", err=True)
-        raise typer.Exit(2)
-    report = check_dossier(file, expect_sha256=expect_sha256)
-    typer.echo(format_report(report))
-    raise typer.Exit(0 if report.ok else 1)
+register(app)  # keys init, verify-dossier, verify-audit (corps/keys_cli.py)

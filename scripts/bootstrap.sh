@@ -103,8 +103,8 @@ ENV
 }
 
 # WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
-# `zip` is the benchmark's baseline.
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core zip"
+# `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline.
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip"
 ensure_system_packages() {
   local missing=""
   for pkg in $SYSTEM_PACKAGES; do

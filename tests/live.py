@@ -6,9 +6,11 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -35,12 +37,30 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
+def _log_file(kind: str) -> Path:
+    """A file a child process writes its output to, shown when its test fails."""
+    handle, name = tempfile.mkstemp(prefix=f"ejcorps-{kind}-", suffix=".log")
+    os.close(handle)
+    return Path(name)
+
+
+def _show_log(kind: str, log: Path, lines: int = 60) -> None:
+    """Print the tail of a child's output to stderr, where pytest shows it for a failure."""
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return
+    print(f"--- last {len(tail)} lines of the {kind}'s output ---", file=sys.stderr)
+    print("\n".join(tail), file=sys.stderr)
+
+
 @dataclass
 class LiveServer:
     """A uvicorn process serving the API."""
 
     url: str
     pid: int
+    log: Path
 
     def memory_kb(self, field: str) -> int:
         """VmRSS or VmHWM of the server process, in KiB."""
@@ -55,18 +75,21 @@ class LiveServer:
 async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveServer]:
     """Run `corps serve` on a free port until the block ends."""
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "corps",
-        "serve",
-        "--port",
-        str(port),
-        env=process_env(settings, **extra),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    log = _log_file("server")
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "corps",
+            "serve",
+            "--port",
+            str(port),
+            env=process_env(settings, **extra),
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
+    failed = False
     try:
         async with httpx.AsyncClient() as client:
             for _ in range(150):
@@ -78,26 +101,41 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("the API server did not start")
-        yield LiveServer(url=url, pid=proc.pid)
+        yield LiveServer(url=url, pid=proc.pid, log=log)
+    except BaseException:
+        failed = True
+        raise
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)
+        if failed:
+            _show_log("API server", log)
+        log.unlink(missing_ok=True)
 
 
 @asynccontextmanager
 async def live_worker(settings: Settings) -> AsyncIterator[None]:
-    """Run `corps worker` until the block ends."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "corps",
-        "worker",
-        env=process_env(settings),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    """Run `corps worker` until the block ends; its output is shown if the block fails."""
+    log = _log_file("worker")
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "corps",
+            "worker",
+            env=process_env(settings),
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    failed = False
     try:
         yield
+    except BaseException:
+        failed = True
+        raise
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
+        if failed:
+            _show_log("worker", log)
+        log.unlink(missing_ok=True)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import StreamingResponse
 
 from cases.dossiers import service
 from cases.dossiers.schemas import DossierCreate, DossierRead
+from cases.dossiers.settings import dossier_settings
+from cases.dossiers.signing import published_keys
 from cases.evidence.api import StorageDep
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
+from corps.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 
@@ -27,6 +32,22 @@ async def request_dossier(
     return service.to_read(dossier)
 
 
+@router.get("/dossiers", response_model=Page[DossierRead])
+async def list_dossiers(
+    session: SessionDep, actor: CurrentActor, page: Annotated[PageParams, Depends(page_params)]
+) -> Page[DossierRead]:
+    """The dossiers you may read, newest first: your organization's, and others' at your level."""
+    rows, cursor = await service.list_readable(session, actor, page)
+    return Page(items=[service.to_read(row) for row in rows], next_cursor=cursor)
+
+
+@router.get("/dossiers/signing-keys")
+async def signing_keys() -> dict[str, Any]:
+    """The corps' public Ed25519 keys with their validity (no login: anyone may verify)."""
+    keys = await asyncio.to_thread(published_keys, dossier_settings().signing_key_dir)
+    return {"keys": [key.as_json() for key in keys]}
+
+
 @router.get("/dossiers/{dossier_id}", response_model=DossierRead)
 async def get_dossier(
     dossier_id: uuid.UUID, session: SessionDep, actor: CurrentActor
@@ -39,7 +60,7 @@ async def get_dossier(
 async def download_dossier(
     dossier_id: uuid.UUID, session: SessionDep, actor: CurrentActor, storage: StorageDep
 ) -> StreamingResponse:
-    """The finished ZIP (409 while it is being built)."""
+    """The finished ZIP (409 while it is being built, 410 once it expired)."""
     dossier, chunks = await service.open_bundle(session, actor, storage, dossier_id)
     digest = base64.b64encode(bytes.fromhex(dossier.sha256 or "")).decode()
     return StreamingResponse(

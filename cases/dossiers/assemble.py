@@ -7,7 +7,7 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cases.dossiers.anchors import audit_head, custody_heads
 from cases.dossiers.bundle import Bundle
 from cases.dossiers.content import DossierContent, EvidenceItem, case_statement, load_content
 from cases.dossiers.evidence_files import (
@@ -34,13 +35,16 @@ from cases.dossiers.manifest import (
     custody_path,
     sealed_manifest,
 )
-from cases.dossiers.pdf import render_pdf
-from cases.dossiers.pdf_html import Cover, dossier_html
+from cases.dossiers.pdf_build import render_dossier_pdf
+from cases.dossiers.pdf_html import Cover
 from cases.dossiers.progress import Progress
+from cases.dossiers.settings import dossier_settings
+from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_signer
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
 from cases.evidence.storage import Storage
 from corps.auth.actor import Actor
+from corps.settings import get_settings
 from geo.export import STREAMS, ExportFormat
 from geo.privacy import Level
 
@@ -56,6 +60,20 @@ class NothingToExport(Exception):
     """No case of the request is left to put in the dossier."""
 
 
+class NotSigned(Exception):
+    """The corps has no usable signing key, so no bundle can be sealed."""
+
+
+def signer_for_build() -> Signer:
+    """The key this build signs with; in dev and test one is made where none exists."""
+    settings = dossier_settings()
+    make = settings.signer_name if get_settings().env != "prod" else None
+    try:
+        return current_signer(settings.signing_key_dir, make_if_missing=make)
+    except SigningKeyError as exc:
+        raise NotSigned(f"The dossier cannot be signed: {exc}.") from exc
+
+
 @dataclass(frozen=True)
 class Order:
     """What to build: the dossier row's request, as claimed by this attempt."""
@@ -66,6 +84,7 @@ class Order:
     case_ids: list[uuid.UUID]
     campaign_id: uuid.UUID | None
     generated_at: datetime
+    withheld_cases: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +97,7 @@ class Built:
     case_count: int
     exported: list[tuple[EvidenceItem, Outcome]]
     withheld: int
+    anchors: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -128,48 +148,111 @@ async def _chains(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
 
 async def _add_custody(
     bundle: Bundle,
-    factory: async_sessionmaker[AsyncSession],
     content: DossierContent,
     outcomes: dict[uuid.UUID, Outcome],
-) -> None:
+    chains: dict[uuid.UUID, list[Any]],
+    workdir: Path,
+) -> list[dict[str, str]]:
+    """The custody files, in the bundle and on disk for the PDF to embed."""
     generalized = {item.id: case.generalized for case in content.cases for item in case.evidence}
     included = [i for i, o in outcomes.items() if o.treatment != Treatment.withheld]
-    async with factory() as session:
-        chains = await _chains(session, included)
+    (workdir / "custody").mkdir(exist_ok=True)
+    attachments = []
     for evidence_id in included:
         document = custody_document(
             str(evidence_id), chains[evidence_id], complete=not generalized[evidence_id]
         )
-        await bundle.add_bytes(
-            custody_path(str(evidence_id)),
-            orjson.dumps(document, option=orjson.OPT_INDENT_2),
-            compress=True,
-            evidence_id=str(evidence_id),
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+        name = custody_path(str(evidence_id))
+        await bundle.add_bytes(name, data, compress=True, evidence_id=str(evidence_id))
+        local = workdir / name
+        await asyncio.to_thread(local.write_bytes, data)
+        attachments.append(
+            {"path": str(local), "name": name, "description": "chain of custody (JSON)"}
         )
+    return attachments
+
+
+async def _add_case_file(
+    bundle: Bundle, engine: AsyncEngine, statement: Any, fmt: str, workdir: Path
+) -> dict[str, str]:
+    """One case file, written to disk first so the PDF can embed it too."""
+    name = f"cases.{fmt}"
+    local = workdir / name
+    with local.open("wb") as fh:
+        async for chunk in STREAMS[ExportFormat(fmt)](engine, statement):
+            await asyncio.to_thread(fh.write, chunk)
+    await bundle.add_file(name, local, compress=True)
+    return {"path": str(local), "name": name, "description": f"the cases as {fmt.upper()}"}
 
 
 async def _add_pdf(
     bundle: Bundle,
+    factory: async_sessionmaker[AsyncSession],
+    storage: Storage,
     order: Order,
     content: DossierContent,
     outcomes: dict[uuid.UUID, Outcome],
+    chains: dict[uuid.UUID, list[Any]],
     workdir: Path,
+    sealed: dict[str, Any],
+    attachments: list[dict[str, str]],
 ) -> None:
     cover = Cover(
         dossier_id=order.dossier_id,
         level=order.level,
         generated_at=order.generated_at,
         evidence_included="evidence" in order.formats,
+        withheld=withheld_summary(order.withheld_cases),
     )
-    html_path, pdf_path = workdir / "dossier.html", workdir / "dossier.pdf"
-    html = dossier_html(cover, content, outcomes)
-    await asyncio.to_thread(html_path.write_text, html, "utf-8")
-    await render_pdf(html_path, pdf_path)
+    pdf_path = await render_dossier_pdf(
+        factory=factory,
+        storage=storage,
+        cover=cover,
+        content=content,
+        outcomes=outcomes,
+        chains=chains,
+        signer=sealed["signed_by"],
+        anchors=sealed["anchors"],
+        attachments=attachments,
+        workdir=workdir,
+    )
     await bundle.add_file("dossier.pdf", pdf_path, compress=False)
 
 
-def _manifest(order: Order, content: DossierContent, bundle: Bundle, withheld: list[Any]) -> Any:
+def withheld_summary(withheld_cases: list[dict[str, Any]]) -> str | None:
+    """ "3 cases withheld: high risk", from the withheld list (None when nothing was)."""
+    if not withheld_cases:
+        return None
+    reasons = sorted({w["reason"] for w in withheld_cases})
+    count = len(withheld_cases)
+    return f"{count} case{'s' if count != 1 else ''} withheld: {', '.join(reasons)}"
+
+
+async def _anchors(
+    factory: async_sessionmaker[AsyncSession], content: DossierContent
+) -> dict[str, Any]:
+    ids = [item.id for case in content.cases for item in case.evidence]
+    async with factory() as session:
+        return {
+            "audit_head": await audit_head(session),
+            "custody_heads": await custody_heads(session, ids),
+        }
+
+
+def _manifest(
+    order: Order,
+    content: DossierContent,
+    bundle: Bundle,
+    withheld: list[Any],
+    extra: dict[str, Any],
+) -> Any:
     return {
+        **extra,
+        "withheld_cases": [
+            {"reference": w["reference"], "reason": w["reason"]} for w in order.withheld_cases
+        ],
+        "withheld_cases_summary": withheld_summary(order.withheld_cases),
         "format": FORMAT,
         "dossier_id": str(order.dossier_id),
         "generated_at": order.generated_at.isoformat(),
@@ -209,35 +292,55 @@ async def assemble(
         timings[name] = round(time.monotonic() - clock, 3)
         clock = time.monotonic()
 
+    signer = await asyncio.to_thread(signer_for_build)
+    signed_at = datetime.now(UTC)  # within the key's validity: it was the key in use now
     async with factory() as session:
         content = await load_content(session, actor, order.level, order.case_ids, order.campaign_id)
     if not content.cases:
         raise NothingToExport("No case of the request is left to export at this level.")
+    anchors = await _anchors(factory, content)
     lap("collect_s")
     bundle = Bundle(workdir / "bundle.zip", order.generated_at)
     try:
         outcomes: dict[uuid.UUID, Outcome] = {}
         withheld: list[dict[str, Any]] = []
+        attachments: list[dict[str, str]] = []
+        async with factory() as session:
+            chains = await _chains(
+                session, [item.id for case in content.cases for item in case.evidence]
+            )
         if "evidence" in order.formats:
             outcomes, withheld = await _add_evidence(bundle, storage, content, workdir, progress)
             lap("evidence_s")
             await progress.stage("adding the chains of custody", 0.86)
-            await _add_custody(bundle, factory, content, outcomes)
+            attachments += await _add_custody(bundle, content, outcomes, chains, workdir)
             lap("custody_s")
         await progress.stage("writing the case files", 0.88)
         statement = case_statement(actor, order.level, [c.id for c in content.cases])
         for fmt in (f for f in GIS_FORMATS if f in order.formats):
-            stream = STREAMS[ExportFormat(fmt)](engine, statement)
-            await bundle.add_stream(f"cases.{fmt}", stream, compress=True)
+            attachments.insert(0, await _add_case_file(bundle, engine, statement, fmt, workdir))
         lap("case_files_s")
+        extra = {"anchors": anchors, "signed_by": signer.signed_by(signed_at)}
         if "pdf" in order.formats:
             await progress.stage("rendering the PDF", 0.9)
-            await _add_pdf(bundle, order, content, outcomes, workdir)
+            await _add_pdf(
+                bundle,
+                factory,
+                storage,
+                order,
+                content,
+                outcomes,
+                chains,
+                workdir,
+                extra,
+                attachments,
+            )
             lap("pdf_s")
         await progress.stage("sealing the manifest", 0.95)
-        manifest = sealed_manifest(_manifest(order, content, bundle, withheld))
+        manifest = sealed_manifest(_manifest(order, content, bundle, withheld, extra))
         own = await bundle.add_unlisted(MANIFEST, manifest)
         await bundle.add_unlisted(CHECKSUMS, checksum_lines(bundle.files, own.sha256))
+        await bundle.add_unlisted(SIGNATURE, signer.sign(manifest))
         await bundle.close()
     except BaseException:
         bundle.abandon()
@@ -257,5 +360,6 @@ async def assemble(
         case_count=len(content.cases),
         exported=exported,
         withheld=len(withheld),
+        anchors=anchors,
         timings=timings,
     )

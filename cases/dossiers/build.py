@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from cases.dossiers.assemble import Built, NothingToExport, Order, assemble
+from cases.dossiers.assemble import Built, NothingToExport, NotSigned, Order, assemble
 from cases.dossiers.content import CasesChanged
 from cases.dossiers.evidence_files import TamperedEvidence
 from cases.dossiers.lease import Lease, LeaseLost
@@ -45,7 +45,7 @@ DEADLINE_S = (
     3300  # inside arq's 3600 s job timeout, so a build that is too slow fails with a reason
 )
 WORK_ROOT = Path(tempfile.gettempdir()) / "ejcorps-dossiers"
-EXPECTED_FAILURES = (TamperedEvidence, CasesChanged, NothingToExport, PdfFailed)
+EXPECTED_FAILURES = (TamperedEvidence, CasesChanged, NothingToExport, PdfFailed, NotSigned)
 
 
 class RequesterChanged(Exception):
@@ -167,6 +167,7 @@ async def _claim(deps: Deps, dossier_id: uuid.UUID) -> Order | None:
             case_ids=[uuid.UUID(i) for i in row.case_ids],
             campaign_id=row.campaign_id,
             generated_at=row.started_at.replace(microsecond=0),
+            withheld_cases=list(row.withheld_cases or []),
         )
 
 
@@ -222,6 +223,7 @@ async def _finish(deps: Deps, order: Order, actor: Actor, built: Built, lease: L
             )
         row.status, row.progress, row.stage, row.error = "done", 1.0, "done", None
         row.sha256, row.size, row.storage_key = built.sha256, built.size, key
+        row.anchors = built.anchors
         row.finished_at = datetime.now(UTC)
         await append_audit(
             session,

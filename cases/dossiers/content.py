@@ -1,8 +1,10 @@
 """What a dossier says about its cases, read once per build with the level's privacy applied.
 
 Public level, beyond what the shared export already does (locations in 0.2 degree cells, no
-high-risk case, no place name, dates to the month): no case summary, no timeline descriptions,
-no evidence descriptions or file names, and no respondent of kind "other" (often a person).
+high-risk case, no place name, dates to the month): no case summary, timeline descriptions
+redacted (cases.dossiers.redact), no evidence descriptions or file names, no capture place,
+and no respondent of kind "other" (often a person). Wherever a case is shown generalized, its
+summary and its evidence's capture places are withheld and its descriptions redacted too.
 Companies and agencies stay named: naming them is the point of public advocacy. Titles stay,
 as in every export; writing them without people's names is the paralegal's part.
 """
@@ -19,12 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.models import Campaign
+from cases.dossiers.redact import redact_public
 from cases.evidence.models import Evidence
 from cases.filters import CaseFilters
 from cases.models import Case, CaseEvent
 from cases.projection import respondents_json
 from cases.visibility import case_visibility
 from corps.auth.actor import Actor
+from corps.members.models import User
 from geo.export import export_rows
 from geo.privacy import Level
 
@@ -47,6 +51,11 @@ class EvidenceItem:
     description: str | None
     storage_key: str
     received_at: datetime
+    captured_at: str | None = None  # as the level allows: the day, or the month at public
+    capture_place: dict[str, float] | None = None  # the photo's GPS, only where exact
+    device: str | None = None
+    thumbnail_key: str | None = None
+    received_by_role: str | None = None
 
 
 @dataclass
@@ -68,6 +77,9 @@ class CaseSection:
     summary: str | None
     respondents: list[dict[str, Any]]
     geometry: dict[str, Any]
+    organization_id: str = ""
+    # Only to redact descriptions with: never shown where the case is generalized.
+    private_names: list[str] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)
 
@@ -101,6 +113,17 @@ def _respondents(raw: Any, level: Level) -> list[dict[str, Any]]:
     ]
 
 
+def _private_names(row: Any) -> list[str]:
+    """The place name and the names of respondents who are individuals."""
+    raw = (
+        row.respondents
+        if isinstance(row.respondents, list)
+        else orjson.loads(row.respondents or "[]")
+    )
+    names = [r["name"] for r in raw if r.get("kind") == "other"]
+    return [n for n in [row.true_place_name, *names] if n]
+
+
 async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level) -> None:
     rows = await session.scalars(
         select(CaseEvent)
@@ -108,11 +131,19 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
         .order_by(CaseEvent.case_id, CaseEvent.occurred_on, CaseEvent.created_at, CaseEvent.id)
     )
     for event in rows:
-        cases[event.case_id].events.append(
+        case = cases[event.case_id]
+        description: str | None = event.description
+        if level == Level.public or case.generalized:
+            description = redact_public(
+                description,
+                withheld=case.private_names,
+                kept=[r["name"] for r in case.respondents if r["kind"] != "other"],
+            )
+        case.events.append(
             {
                 "kind": event.kind,
                 "occurred_on": _day(event.occurred_on, level),
-                "description": None if level == Level.public else event.description,
+                "description": description,
                 "remedy": event.remedy,
                 "outcome": event.outcome,
                 "due_on": _day(event.due_on, level),
@@ -123,14 +154,18 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
 async def _evidence(
     session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level
 ) -> None:
-    rows = await session.scalars(
-        select(Evidence)
+    rows = await session.execute(
+        select(Evidence, User.role)
+        .outerjoin(User, User.id == Evidence.received_by)
         .where(Evidence.case_id.in_(list(cases)))
         .order_by(Evidence.case_id, Evidence.received_at, Evidence.id)
     )
     public = level == Level.public
-    for item in rows:
+    for item, role in rows:
         section = cases[item.case_id]
+        facts = item.metadata_ or {}
+        taken = facts.get("taken_at") or (item.captured_at and item.captured_at.isoformat())
+        gps = facts.get("gps") if not (public or section.generalized) else None
         section.evidence.append(
             EvidenceItem(
                 id=item.id,
@@ -143,6 +178,11 @@ async def _evidence(
                 description=None if public else item.description,
                 storage_key=item.storage_key,
                 received_at=item.received_at,
+                captured_at=(str(taken)[:7] if public else str(taken)[:19]) if taken else None,
+                capture_place=gps,
+                device=None if public else facts.get("device"),
+                thumbnail_key=item.thumbnail_key,
+                received_by_role=role,
             )
         )
 
@@ -174,7 +214,9 @@ async def load_content(
             "requester (archived, or access changed); ask for the dossier again."
         )
     stmt = case_statement(actor, level, ids).add_columns(
-        Case.summary, respondents_json().label("respondents")
+        Case.summary,
+        respondents_json().label("respondents"),
+        Case.place_name.label("true_place_name"),
     )
     sections: dict[uuid.UUID, CaseSection] = {}
     for number, row in enumerate((await session.execute(stmt)).all(), start=1):
@@ -192,9 +234,11 @@ async def load_content(
             place_name=row.place_name,
             people_affected=row.people_affected,
             opened_on=row.opened_on,
-            summary=None if level == Level.public else row.summary,
+            summary=None if level == Level.public or row.generalized else row.summary,
             respondents=_respondents(row.respondents, level),
             geometry=orjson.loads(row.geometry_json),
+            organization_id=row.organization_id,
+            private_names=_private_names(row),
         )
     if sections:
         await _events(session, sections, level)

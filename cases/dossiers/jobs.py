@@ -19,6 +19,7 @@ from arq import cron
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases.dossiers import anchors  # noqa: F401 (registers the nightly audit anchor job)
 from cases.dossiers.build import Deps, build_dossier
 from cases.dossiers.lease import lease_key
 from cases.dossiers.models import Dossier

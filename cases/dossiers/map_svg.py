@@ -1,137 +1,196 @@
-"""The dossier's map: each case's shown geometry drawn as inline SVG, fitted to their extent.
+"""The dossier's maps as inline SVG: the overview of every case, and a locator per case.
 
-The geometries are the ones the export already generalized for the level, so the map shows
-nothing the GeoJSON does not. A plain equirectangular projection, scaled by the cosine of the
-middle latitude, is enough at the scale of a campaign.
+Each draws Natural Earth country outlines (cases.dossiers.basemap), the cases' shown
+geometry (already generalized for the level by the export, so a public map shows cells, never
+true places), coordinates on the frame, a scale bar, a north arrow and an inset locating the
+map on the world. The overview numbers its markers with labels placed so none overlap
+(cases.dossiers.map_labels).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-WIDTH = 1000.0
-MAX_HEIGHT = 700.0
-MIN_SPAN_DEG = 0.05
-MAX_POINTS = 2000  # per ring or line: a map at this size needs no more
-Coords = list[tuple[float, float]]
+from cases.dossiers.map_frame import (
+    BBox,
+    Frame,
+    extent,
+    graticule,
+    middle,
+    north_arrow,
+    padded,
+    parts,
+    scale_bar,
+)
+from cases.dossiers.map_labels import Box, Label, place_labels
+
+MARGIN = 44.0
+STYLE = (
+    "<style>.sea{fill:#dde9f0}.land{fill:#f3f0e6;stroke:#8d897e;stroke-width:.8}"
+    ".grid{stroke:#7f96a6;stroke-width:.5;stroke-dasharray:3 3;fill:none}"
+    ".frame{fill:none;stroke:#333;stroke-width:1.2}"
+    ".area{fill:#c0392b;fill-opacity:.3;stroke:#a12a26;stroke-width:1.5}"
+    ".line{fill:none;stroke:#a12a26;stroke-width:2.5}.pt{fill:#a12a26}"
+    ".mk{fill:#a12a26;stroke:#fff;stroke-width:1.5}.leader{stroke:#555;stroke-width:.8}"
+    ".lbl{fill:#fff;stroke:#a12a26;stroke-width:1}.backing{fill:#fff;fill-opacity:.85}"
+    ".inset-land{fill:#d8d4c8;stroke:none}.inset-sea{fill:#eef4f8;stroke:#333;stroke-width:.8}"
+    ".inset-box{fill:none;stroke:#c0392b;stroke-width:1.5}"
+    "text{font-family:'DejaVu Sans','Noto Sans',sans-serif;fill:#222}"
+    ".coord{font-size:10px;fill:#333}.small{font-size:11px}"
+    ".num{font-size:13px;font-weight:bold}.north-n{font-size:13px;font-weight:bold}</style>"
+)
 
 
-def _parts(geometry: dict[str, Any]) -> Iterator[tuple[str, list[Coords]]]:
-    kind, coords = geometry.get("type"), geometry.get("coordinates")
-    if kind == "Point":
-        yield "point", [[tuple(coords[:2])]]  # type: ignore[index]
-    elif kind == "MultiPoint":
-        for point in coords or []:
-            yield "point", [[tuple(point[:2])]]
-    elif kind == "LineString":
-        yield "line", [[tuple(p[:2]) for p in coords or []]]
-    elif kind == "MultiLineString":
-        for line in coords or []:
-            yield "line", [[tuple(p[:2]) for p in line]]
-    elif kind == "Polygon":
-        yield "polygon", [[tuple(p[:2]) for p in ring] for ring in coords or []]
-    elif kind == "MultiPolygon":
-        for polygon in coords or []:
-            yield "polygon", [[tuple(p[:2]) for p in ring] for ring in polygon]
-    elif kind == "GeometryCollection":
-        for member in geometry.get("geometries", []):
-            yield from _parts(member)
+@dataclass
+class MapLayers:
+    """The country outlines of one map's box and of the whole world (for the inset)."""
+
+    box: BBox
+    countries: list[dict[str, Any]] = field(default_factory=list)
+    world: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _thin(points: Coords) -> Coords:
-    if len(points) <= MAX_POINTS:
-        return points
-    step = math.ceil(len(points) / MAX_POINTS)
-    return [*points[::step], points[-1]]
+def overview_box(geometries: list[dict[str, Any]]) -> BBox | None:
+    """The overview's lon/lat box: every case with some context, at least half a degree."""
+    box = extent(geometries)
+    return padded(box, min_span=0.5) if box else None
 
 
-def extent(geometries: list[dict[str, Any]]) -> tuple[float, float, float, float] | None:
-    """The lon/lat box around every coordinate, or None when there are none."""
-    xs: list[float] = []
-    ys: list[float] = []
-    for geometry in geometries:
-        for _, rings in _parts(geometry):
-            for ring in rings:
-                xs.extend(p[0] for p in ring)
-                ys.extend(p[1] for p in ring)
-    if not xs:
-        return None
-    return min(xs), min(ys), max(xs), max(ys)
+def locator_box(geometry: dict[str, Any]) -> BBox | None:
+    """A case's own box: its geometry (or cell) with context, at least 0.1 degree across."""
+    box = extent([geometry])
+    return padded(box, min_span=0.1, pad=0.6) if box else None
 
 
-class _Frame:
-    """Maps lon/lat into the SVG's user space."""
-
-    def __init__(self, box: tuple[float, float, float, float]) -> None:
-        minx, miny, maxx, maxy = box
-        pad_x = max(maxx - minx, MIN_SPAN_DEG) * 0.08 + max(0.0, MIN_SPAN_DEG - (maxx - minx)) / 2
-        pad_y = max(maxy - miny, MIN_SPAN_DEG) * 0.08 + max(0.0, MIN_SPAN_DEG - (maxy - miny)) / 2
-        self.minx, self.maxx = minx - pad_x, maxx + pad_x
-        self.miny, self.maxy = miny - pad_y, maxy + pad_y
-        self.kx = math.cos(math.radians((self.miny + self.maxy) / 2)) or 1e-6
-        self.scale = WIDTH / ((self.maxx - self.minx) * self.kx)
-        if (self.maxy - self.miny) * self.scale > MAX_HEIGHT:
-            self.scale = MAX_HEIGHT / (self.maxy - self.miny)
-        self.width = (self.maxx - self.minx) * self.kx * self.scale
-        self.height = (self.maxy - self.miny) * self.scale
-
-    def xy(self, point: tuple[float, float]) -> tuple[float, float]:
-        x = (point[0] - self.minx) * self.kx * self.scale
-        y = (self.maxy - point[1]) * self.scale
-        return round(x, 1), round(y, 1)
+def _land(frame: Frame, countries: list[dict[str, Any]]) -> str:
+    return "".join(
+        f'<path d="{frame.path(rings, close=True)}" class="land"/>'
+        for country in countries
+        for kind, rings in parts(country)
+        if kind == "polygon"
+    )
 
 
-def _path(frame: _Frame, rings: list[Coords], close: bool) -> str:
+def _shapes(frame: Frame, geometry: dict[str, Any]) -> str:
     out = []
-    for ring in rings:
-        points = [frame.xy(p) for p in _thin(ring)]
-        if points:
-            head, *rest = points
-            out.append(f"M{head[0]} {head[1]}" + "".join(f"L{x} {y}" for x, y in rest))
-            if close:
-                out.append("Z")
+    for kind, rings in parts(geometry):
+        if kind == "point":
+            x, y = frame.xy(rings[0][0])
+            out.append(f'<circle cx="{x}" cy="{y}" r="4" class="pt"/>')
+        else:
+            css = "area" if kind == "polygon" else "line"
+            out.append(f'<path d="{frame.path(rings, close=kind == "polygon")}" class="{css}"/>')
     return "".join(out)
 
 
-def cases_map_svg(numbered: list[tuple[int, dict[str, Any]]]) -> str:
-    """An SVG map with each geometry drawn and labelled with its case number."""
-    box = extent([geometry for _, geometry in numbered])
-    if box is None:
-        return ""
-    frame = _Frame(box)
-    shapes, labels = [], []
-    for number, geometry in numbered:
-        anchor = None
-        for kind, rings in _parts(geometry):
-            if kind == "point":
-                x, y = frame.xy(rings[0][0])
-                shapes.append(f'<circle cx="{x}" cy="{y}" r="6" class="pt"/>')
-            else:
-                css = "area" if kind == "polygon" else "line"
-                shapes.append(f'<path d="{_path(frame, rings, kind == "polygon")}" class="{css}"/>')
-            anchor = anchor or frame.xy(rings[0][0])
-        part_box = extent([geometry])
-        if part_box is not None:
-            anchor = frame.xy(((part_box[0] + part_box[2]) / 2, (part_box[1] + part_box[3]) / 2))
-        if anchor is not None:
-            # A ring marks every case, so a small area is still seen on a map of a continent.
-            shapes.append(f'<circle cx="{anchor[0]}" cy="{anchor[1]}" r="9" class="mk"/>')
-            labels.append(
-                f'<text x="{anchor[0] + 8}" y="{anchor[1] - 8}" class="label">{number}</text>'
-            )
-    width, height = round(frame.width, 1), round(frame.height, 1)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="170mm" height="{round(170 * height / width, 1)}mm" class="map">'
-        "<style>.area{fill:#d9534f;fill-opacity:.35;stroke:#a12a26;stroke-width:1.5}"
-        ".line{fill:none;stroke:#a12a26;stroke-width:2.5}.pt{fill:#a12a26}"
-        ".mk{fill:none;stroke:#a12a26;stroke-width:1.5}"
-        ".label{font-family:'DejaVu Sans',sans-serif;font-size:18px;font-weight:bold;"
-        "fill:#222}</style>"
-        f'<rect width="{width}" height="{height}" fill="#f4f1ea" stroke="#999"/>'
-        + "".join(shapes)
-        + "".join(labels)
-        + "</svg>"
+def _inset(frame: Frame, world: list[dict[str, Any]], *, x: float, y: float) -> tuple[str, Box]:
+    """The world at a glance with the map's box marked on it."""
+    width, height = 150.0, 75.0
+    globe = Frame((-180.0, -85.0, 180.0, 85.0), width=width, max_height=height, margin=0)
+    minx, miny, maxx, maxy = frame.box
+    (x0, y0), (x1, y1) = globe.xy((minx, maxy)), globe.xy((maxx, miny))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    bw, bh = max(x1 - x0, 5.0), max(y1 - y0, 5.0)
+    land = "".join(
+        f'<path d="{globe.path(rings, close=True)}" class="inset-land"/>'
+        for country in world
+        for kind, rings in parts(country)
+        if kind == "polygon"
     )
+    svg = (
+        f'<g transform="translate({x:.1f},{y:.1f})" class="inset">'
+        f'<rect width="{width}" height="{globe.height:.1f}" class="inset-sea"/>{land}'
+        f'<rect x="{cx - bw / 2:.1f}" y="{cy - bh / 2:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
+        'class="inset-box"/></g>'
+    )
+    return svg, Box(x, y, x + width, y + globe.height)
+
+
+def _label_svg(label: Label) -> str:
+    x, y = label.anchor
+    cx, cy = label.centre
+    box = label.box
+    leader = ""
+    if label.leader:
+        ex = min(max(x, box.x0), box.x1)
+        ey = min(max(y, box.y0), box.y1)
+        leader = f'<line x1="{x}" y1="{y}" x2="{ex:.1f}" y2="{ey:.1f}" class="leader"/>'
+    return (
+        leader + f'<rect x="{box.x0:.1f}" y="{box.y0:.1f}" width="{box.x1 - box.x0:.1f}" '
+        f'height="{box.y1 - box.y0:.1f}" rx="3" class="lbl"/>'
+        f'<text x="{cx:.1f}" y="{cy + 4.5:.1f}" class="num" text-anchor="middle">'
+        f"{label.number}</text>"
+    )
+
+
+def _wrap(frame: Frame, body: str, width_mm: float, css_class: str, key: str) -> str:
+    full_w, full_h = frame.width + 2 * MARGIN, frame.height + 2 * MARGIN
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{-MARGIN} {-MARGIN} '
+        f'{full_w:.1f} {full_h:.1f}" width="{width_mm}mm" '
+        f'height="{width_mm * full_h / full_w:.1f}mm" class="{css_class}">{STYLE}'
+        f'<defs><clipPath id="clip-{key}"><rect width="{frame.width:.1f}" '
+        f'height="{frame.height:.1f}"/></clipPath></defs>{body}</svg>'
+    )
+
+
+def _base(frame: Frame, layers: MapLayers, content: str) -> tuple[str, str]:
+    lines, coords = graticule(frame)
+    inner = (
+        f'<rect width="{frame.width:.1f}" height="{frame.height:.1f}" class="sea"/>'
+        + _land(frame, layers.countries)
+        + lines
+        + content
+    )
+    return inner, coords
+
+
+@dataclass
+class DrawnMap:
+    """An SVG map and, for the overview, where its labels went (tests check them)."""
+
+    svg: str
+    labels: list[Label]
+
+
+def overview_map_svg(numbered: list[tuple[int, dict[str, Any]]], layers: MapLayers) -> DrawnMap:
+    """The map of every case, numbered, with labels that never overlap."""
+    frame = Frame(layers.box, width=1000, max_height=760, margin=MARGIN)
+    shapes = "".join(_shapes(frame, geometry) for _, geometry in numbered)
+    markers = []
+    for number, geometry in numbered:
+        box = extent([geometry])
+        if box is not None:
+            markers.append((number, frame.xy(middle(box))))
+    bar, bar_box = scale_bar(frame, x=16, y=frame.height - 12)
+    arrow, arrow_box = north_arrow(x=frame.width - 26, y=10)
+    inset, inset_box = _inset(frame, layers.world, x=8, y=8)
+    keep_out = [Box(*bar_box), Box(*arrow_box), inset_box]
+    labels = place_labels(markers, width=frame.width, height=frame.height, keep_out=keep_out)
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="6" class="mk"/>' for _, (x, y) in markers)
+    inner, coords = _base(frame, layers, shapes + dots)
+    body = (
+        f'<g clip-path="url(#clip-overview)">{inner}'
+        + "".join(_label_svg(label) for label in labels)
+        + bar
+        + arrow
+        + inset
+        + f'</g><rect width="{frame.width:.1f}" height="{frame.height:.1f}" class="frame"/>'
+        + coords
+    )
+    return DrawnMap(_wrap(frame, body, 172, "overview", "overview"), labels)
+
+
+def locator_map_svg(geometry: dict[str, Any], layers: MapLayers, key: str) -> str:
+    """One case at its own scale: its geometry, or its cell where generalized."""
+    frame = Frame(layers.box, width=700, max_height=420, margin=MARGIN)
+    inner, coords = _base(frame, layers, _shapes(frame, geometry))
+    bar, _ = scale_bar(frame, x=16, y=frame.height - 12)
+    arrow, _ = north_arrow(x=frame.width - 26, y=10)
+    inset, _ = _inset(frame, layers.world, x=8, y=8)
+    body = (
+        f'<g clip-path="url(#clip-{key})">{inner}{bar}{arrow}{inset}</g>'
+        f'<rect width="{frame.width:.1f}" height="{frame.height:.1f}" class="frame"/>{coords}'
+    )
+    return _wrap(frame, body, 120, "locator", key)

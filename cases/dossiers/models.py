@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corps.db import Base, created_at_column, uuid_pk
@@ -20,6 +21,7 @@ class Dossier(Base):
         CheckConstraint("level IN ('internal', 'partner', 'public')", name="level_known"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
         Index("ix_dossiers_org_status", "organization_id", "status"),
+        Index("ix_dossiers_org_created", "organization_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -37,6 +39,12 @@ class Dossier(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     storage_key: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
+    # Cases asked for but left out at this level: [{"id", "reference", "reason"}].
+    withheld_cases: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default="[]"
+    )
+    # The audit log's head and each included item's custody head when the bundle was sealed.
+    anchors: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -2,32 +2,46 @@
 
 WeasyPrint is CPU-bound and holds the GIL for seconds on a large dossier; in a child process
 it never blocks the worker's event loop (leases, progress and other jobs keep going), and its
-memory goes back to the system when it exits. Run as `python -m cases.dossiers.pdf IN OUT`.
+memory goes back to the system when it exits. Run as
+`python -m cases.dossiers.pdf IN.html OUT.pdf [ATTACHMENTS.json]`.
+
+The PDF is archival PDF/A-3b, and carries the bundle's machine-readable files (case files,
+chains of custody) as embedded attachments, so the PDF alone holds the data.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from pathlib import Path
 
 RENDER_TIMEOUT_S = 900
+PDF_VARIANT = "pdf/a-3b"
 
 
 class PdfFailed(Exception):
     """WeasyPrint did not produce the PDF."""
 
 
-async def render_pdf(html_path: Path, pdf_path: Path) -> None:
-    """Render html_path to pdf_path in a child process; raise PdfFailed on any failure."""
+async def render_pdf(
+    html_path: Path, pdf_path: Path, attachments: list[dict[str, str]] | None = None
+) -> None:
+    """Render html_path to pdf_path in a child process; raise PdfFailed on any failure.
+
+    attachments: [{"path", "name", "description"}] files embedded in the PDF.
+    """
+    spec = html_path.with_suffix(".attachments.json")
+    spec.write_text(json.dumps(attachments or []), encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "cases.dossiers.pdf",
         str(html_path),
         str(pdf_path),
+        str(spec),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -60,12 +74,26 @@ def _die_with_parent() -> None:
 def main(argv: list[str]) -> int:
     """Render argv[0] (HTML) to argv[1] (PDF) with no access to any URL."""
     _die_with_parent()
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
     from weasyprint.urls import URLFetcher
 
     html_path, pdf_path = Path(argv[0]), Path(argv[1])
-    refuse_all = URLFetcher(allowed_protocols=frozenset())  # the HTML needs nothing outside
-    HTML(string=html_path.read_text(encoding="utf-8"), url_fetcher=refuse_all).write_pdf(pdf_path)
+    specs = json.loads(Path(argv[2]).read_text(encoding="utf-8")) if len(argv) > 2 else []
+    # The HTML needs nothing outside itself: images are data: URIs, maps inline SVG.
+    only_inline = URLFetcher(allowed_protocols=frozenset({"data"}))
+    with contextlib.ExitStack() as files:
+        attachments = [
+            Attachment(
+                file_obj=files.enter_context(Path(spec["path"]).open("rb")),
+                name=spec["name"],
+                description=spec.get("description"),
+                relationship="Data",
+            )
+            for spec in specs
+        ]
+        HTML(string=html_path.read_text(encoding="utf-8"), url_fetcher=only_inline).write_pdf(
+            pdf_path, pdf_variant=PDF_VARIANT, attachments=attachments, pdf_identifier=None
+        )
     return 0
 
 

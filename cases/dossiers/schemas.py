@@ -67,4 +67,6 @@ class DossierRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    expires_at: datetime | None = None
+    withheld_count: int = 0
     download_url: str | None

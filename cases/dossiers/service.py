@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.campaigns import campaign_sizes
 from cases.advocacy.models import Campaign, CampaignCase
+from cases.dossiers.access import dossier_readable
 from cases.dossiers.models import Dossier
 from cases.dossiers.schemas import DossierCreate, DossierFormat, DossierRead
+from cases.dossiers.settings import dossier_settings
 from cases.evidence.storage import Storage
 from cases.models import Case
 from cases.visibility import case_visibility
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
+from corps.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from corps.jobs import enqueue_after_commit
+from corps.pagination import PageParams, keyset_page
 from geo.privacy import Level
 
 IN_PROGRESS = ("queued", "running")
@@ -26,6 +31,26 @@ PER_ORGANIZATION = 2  # queued or running at once; dossiers are heavy (all evide
 RETRY_AFTER_S = 30
 BUILD_JOB = "dossiers.build"
 UNSEEN_CASES = "One or more of the cases do not exist or are not visible to you."
+HIGH_RISK = "high risk"
+
+
+class Gone(AppError):
+    """The dossier's bundle expired and was removed."""
+
+    status, slug, title = 410, "gone", "Gone"
+
+
+def expires_at(dossier: Dossier) -> datetime | None:
+    """When a finished bundle stops being downloadable (EJ_DOSSIER_RETENTION_DAYS after)."""
+    if dossier.status != "done" or dossier.finished_at is None:
+        return None
+    return dossier.finished_at + timedelta(days=dossier_settings().dossier_retention_days)
+
+
+def is_expired(dossier: Dossier, now: datetime | None = None) -> bool:
+    """Whether the bundle is past its retention."""
+    until = expires_at(dossier)
+    return until is not None and (now or datetime.now(UTC)) >= until
 
 
 def bundle_key(dossier_id: uuid.UUID | str) -> str:
@@ -40,7 +65,7 @@ def build_job_id(dossier_id: uuid.UUID | str) -> str:
 
 def to_read(dossier: Dossier) -> DossierRead:
     """The API shape of a dossier."""
-    done = dossier.status == "done"
+    done = dossier.status == "done" and not is_expired(dossier)
     return DossierRead(
         id=dossier.id,
         status=dossier.status,
@@ -57,6 +82,8 @@ def to_read(dossier: Dossier) -> DossierRead:
         created_at=dossier.created_at,
         started_at=dossier.started_at,
         finished_at=dossier.finished_at,
+        expires_at=expires_at(dossier),
+        withheld_count=len(dossier.withheld_cases or []),
         download_url=f"/api/v1/dossiers/{dossier.id}/download" if done else None,
     )
 
@@ -93,20 +120,29 @@ async def _requested_ids(session: AsyncSession, body: DossierCreate) -> list[uui
 
 async def _readable_ids(
     session: AsyncSession, actor: Actor, ids: list[uuid.UUID], level: Level
-) -> list[uuid.UUID]:
+) -> tuple[list[uuid.UUID], list[dict[str, Any]]]:
+    """The cases to include, and those withheld at this level with reference and reason."""
     rows = await session.execute(
-        select(Case.id, Case.sensitivity).where(Case.id.in_(ids), case_visibility(actor))
+        select(Case.id, Case.sensitivity, Case.reference).where(
+            Case.id.in_(ids), case_visibility(actor)
+        )
     )
-    sensitivity = {row.id: row.sensitivity for row in rows}
-    if len(sensitivity) != len(ids):
+    seen = {row.id: row for row in rows}
+    if len(seen) != len(ids):
         raise NotFound(UNSEEN_CASES)  # names nothing: which ids exist is itself a secret
+    withheld: list[dict[str, Any]] = []
     if level == Level.public:
-        ids = [i for i in ids if sensitivity[i] != "high_risk"]
+        withheld = [
+            {"id": str(i), "reference": seen[i].reference, "reason": HIGH_RISK}
+            for i in ids
+            if seen[i].sensitivity == "high_risk"
+        ]
+        ids = [i for i in ids if seen[i].sensitivity != "high_risk"]
         if not ids:
             raise Unprocessable(
                 "Every case asked for is high-risk, and a public dossier leaves those out."
             )
-    return ids
+    return ids, withheld
 
 
 async def _check_rate(session: AsyncSession, actor: Actor) -> None:
@@ -132,7 +168,7 @@ async def request(session: AsyncSession, actor: Actor, body: DossierCreate) -> D
     """Record a dossier request and queue its build once the request commits."""
     _check_role(actor, body)
     requested = await _requested_ids(session, body)
-    ids = await _readable_ids(session, actor, requested, body.level)
+    ids, withheld = await _readable_ids(session, actor, requested, body.level)
     await _check_rate(session, actor)
     dossier = Dossier(
         organization_id=actor.organization_id,
@@ -145,6 +181,7 @@ async def request(session: AsyncSession, actor: Actor, body: DossierCreate) -> D
         status="queued",
         progress=0.0,
         stage="waiting for a worker",
+        withheld_cases=withheld,
     )
     session.add(dossier)
     await session.flush()
@@ -159,7 +196,7 @@ async def request(session: AsyncSession, actor: Actor, body: DossierCreate) -> D
             "level": dossier.level,
             "formats": dossier.formats,
             "case_count": len(ids),
-            "left_out_high_risk": len(requested) - len(ids),
+            "left_out_high_risk": len(withheld),
             "campaign_id": str(body.campaign_id) if body.campaign_id else None,
         },
     )
@@ -170,28 +207,27 @@ async def request(session: AsyncSession, actor: Actor, body: DossierCreate) -> D
 
 
 async def readable(session: AsyncSession, actor: Actor, dossier_id: uuid.UUID) -> Dossier:
-    """A dossier the actor may see, or 404 (another organization's dossier does not exist)."""
-    stmt = select(Dossier).where(Dossier.id == dossier_id)
-    if not actor.is_corps_wide:
-        stmt = stmt.where(Dossier.organization_id == actor.organization_id)
-    dossier = await session.scalar(stmt)
-    if dossier is None or not await _may_read_contents(session, actor, dossier):
+    """A dossier the actor may read (cases.dossiers.access), or 404: no existence leak."""
+    dossier = await session.scalar(
+        select(Dossier).where(Dossier.id == dossier_id, dossier_readable(actor))
+    )
+    if dossier is None:
         raise NotFound("No such dossier.")
     return dossier
 
 
-async def _may_read_contents(session: AsyncSession, actor: Actor, dossier: Dossier) -> bool:
-    # A colleague of the requester sees the dossier only if its contents are theirs to see:
-    # a coordinator's internal dossier must not reach a paralegal through a shared organization.
-    if actor.is_corps_wide or dossier.requested_by == actor.user_id:
-        return True
-    if actor.role == Role.campaigner and dossier.level == Level.internal.value:
-        return False
-    ids = [uuid.UUID(i) for i in dossier.case_ids]
-    seen = await session.scalar(
-        select(func.count()).select_from(Case).where(Case.id.in_(ids), case_visibility(actor))
+async def list_readable(
+    session: AsyncSession, actor: Actor, page: PageParams
+) -> tuple[list[Dossier], str | None]:
+    """The dossiers the actor may read, newest first, one keyset page."""
+    return await keyset_page(
+        session,
+        select(Dossier).where(dossier_readable(actor)),
+        page,
+        key=(Dossier.created_at, Dossier.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+        descending=True,
     )
-    return seen == len(ids)
 
 
 async def open_bundle(
@@ -207,6 +243,8 @@ async def open_bundle(
             "download it when its status is done.",
             headers={"Retry-After": "5"},
         )
+    if is_expired(dossier):
+        raise Gone(f"The dossier expired on {expires_at(dossier):%Y-%m-%d}; ask for a new one.")
     if not await storage.exists(dossier.storage_key):
         raise NotFound("The stored bundle is missing; alert an administrator.")
     await append_audit(

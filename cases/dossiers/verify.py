@@ -19,6 +19,7 @@ from cases.dossiers.manifest import (
     custody_path,
     manifest_digest,
 )
+from cases.dossiers.signing import SIGNATURE, PublicKey, SignatureCheck, check_signature
 from cases.evidence.custody import GENESIS_HASH, chain_problems
 
 CHUNK = 1 << 20
@@ -36,6 +37,8 @@ class Report:
     level: str | None = None
     case_count: int | None = None
     dossier_id: str | None = None
+    signature: SignatureCheck | None = None  # None: no key was given, so it was not checked
+    withheld_cases: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -121,6 +124,7 @@ def _read_manifest(report: Report, archive: zipfile.ZipFile) -> dict[str, Any] |
     report.level = manifest.get("level")
     report.case_count = manifest.get("case_count")
     report.dossier_id = manifest.get("dossier_id")
+    report.withheld_cases = manifest.get("withheld_cases_summary")
     return manifest
 
 
@@ -133,7 +137,7 @@ def _check_files(report: Report, archive: zipfile.ZipFile, manifest: dict[str, A
         if count > 1:
             report.problems.append(f"{name} is in the ZIP {count} times")
     listed = {entry.get("path") for entry in manifest["files"]}
-    for name in sorted(set(names) - listed - {MANIFEST, CHECKSUMS}):
+    for name in sorted(set(names) - listed - {MANIFEST, CHECKSUMS, SIGNATURE}):
         report.problems.append(f"{name} is in the ZIP but not in the manifest")
     receipts: dict[str, str | None] = {}
     for entry in manifest["files"]:
@@ -178,8 +182,28 @@ def _check_evidence(report: Report, entry: dict[str, Any], receipts: dict[str, s
         )
 
 
-def check_dossier(path: Path, *, expect_sha256: str | None = None) -> Report:
-    """Check everything that can be checked offline and describe what is wrong."""
+def _check_signature(report: Report, archive: zipfile.ZipFile, keys: list[PublicKey]) -> None:
+    try:
+        manifest = archive.read(MANIFEST)
+    except KeyError:
+        return  # already reported
+    try:
+        signature: bytes | None = archive.read(SIGNATURE)
+    except KeyError:
+        signature = None
+    report.signature = check_signature(manifest, signature, keys)
+    if not report.signature.ok:
+        report.problems.append(f"signature: {report.signature.reason}")
+
+
+def check_dossier(
+    path: Path, *, expect_sha256: str | None = None, keys: list[PublicKey] | None = None
+) -> Report:
+    """Check everything that can be checked offline and describe what is wrong.
+
+    With keys (the corps' published public keys), manifest.sig is checked as well: the
+    manifest must be signed by one of them, at a time that key was valid.
+    """
     report = Report(path=path)
     if expect_sha256:
         with path.open("rb") as fh:
@@ -193,14 +217,16 @@ def check_dossier(path: Path, *, expect_sha256: str | None = None) -> Report:
             manifest = _read_manifest(report, archive)
             if manifest is not None:
                 _check_files(report, archive, manifest)
+            if keys is not None:
+                _check_signature(report, archive, keys)
     except (zipfile.BadZipFile, OSError) as exc:
         report.problems.append(f"{path} is not a readable ZIP: {exc}")
     return report
 
 
-def verify_dossier(path: Path | str) -> list[str]:
+def verify_dossier(path: Path | str, keys: list[PublicKey] | None = None) -> list[str]:
     """Every problem found in a dossier ZIP; an empty list means it is intact."""
-    return check_dossier(Path(path)).problems
+    return check_dossier(Path(path), keys=keys).problems
 
 
 def format_report(report: Report) -> str:
@@ -211,6 +237,12 @@ def format_report(report: Report) -> str:
         f"checked {report.files_checked} files, {report.evidence_checked} evidence files, "
         f"{report.chains_checked} chains of custody",
     ]
+    if report.withheld_cases:
+        head.append(report.withheld_cases)
+    if report.signature is None:
+        head.append("signature not checked: give the corps' public key with --key FILE|URL")
+    elif report.signature.ok:
+        head.append(f"SIGNED: {report.signature.reason}")
     if report.ok:
         return "\n".join([*head, "INTACT: every hash, the manifest and every chain check out."])
     lines = [f"  - {problem}" for problem in report.problems]

@@ -10,6 +10,7 @@ from arq import cron
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases.evidence.blobs import hold_blob
 from cases.evidence.custody import append_custody_event
 from cases.evidence.exif import PhotoFacts, read_photo, thumbnail
 from cases.evidence.models import Evidence
@@ -78,7 +79,10 @@ async def _describe_photo(
         async def once() -> Any:
             yield thumb
 
-        thumb_key = (await storage.put_stream(once(), max_bytes=len(thumb))).key
+        async def claim(key: str) -> None:
+            await hold_blob(session, key)
+
+        thumb_key = (await storage.put_stream(once(), max_bytes=len(thumb), claim=claim)).key
     return metadata, thumb_key
 
 
@@ -86,8 +90,12 @@ async def process_evidence(
     session: AsyncSession, storage: Storage, evidence_id: uuid.UUID
 ) -> dict[str, Any]:
     """Extract metadata once; a second run finds the work done and changes nothing."""
+    # FOR NO KEY UPDATE, not FOR UPDATE: a plain FOR UPDATE blocks the key-share lock that a
+    # concurrent custody insert (a GET of the record) takes on this row through its foreign
+    # key while holding the chain's advisory lock, which this job then waits for: a deadlock
+    # PostgreSQL broke by failing one side, a 500 without `processed` for the reader.
     evidence = await session.scalar(
-        select(Evidence).where(Evidence.id == evidence_id).with_for_update()
+        select(Evidence).where(Evidence.id == evidence_id).with_for_update(key_share=True)
     )
     if evidence is None or evidence.processed_at is not None:
         return {"skipped": True}

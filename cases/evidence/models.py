@@ -28,6 +28,13 @@ class Evidence(Base):
         CheckConstraint(f"kind IN {_in(EVIDENCE_KINDS)}", name="kind_known"),
         CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
         Index("ix_evidence_case_received", "case_id", "received_at", "id"),
+        # a stored file is removed only when no row names it (migration 0040)
+        Index("ix_evidence_storage_key", "storage_key"),
+        Index(
+            "ix_evidence_thumbnail_key",
+            "thumbnail_key",
+            postgresql_where=text("thumbnail_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from cases.evidence.storage import (
     TMP_PREFIX,
     BlobNotFound,
+    Claim,
     HashTally,
     StoredBlob,
     check_dossier_key,
@@ -60,7 +61,9 @@ class S3Storage:
         check_key(key)
         return None
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob:
+    async def put_stream(
+        self, chunks: AsyncIterator[bytes], *, max_bytes: int, claim: Claim | None = None
+    ) -> StoredBlob:
         """Upload to tmp/<uuid> while hashing, then copy to the content address if it is new."""
         tally = HashTally(max_bytes)
         tmp = f"{TMP_PREFIX}/{uuid.uuid4().hex}"
@@ -76,6 +79,8 @@ class S3Storage:
             # Few parts in flight, so one upload buffers about 10 MiB rather than 60.
             await obs.put_async(self._store, tmp, counted(), max_concurrency=2)
             blob = tally.blob(existed=False)
+            if claim is not None:
+                await claim(blob.key)
             existed = await self._claim(tmp, blob.key)
         finally:
             await self._discard(tmp)
@@ -131,7 +136,7 @@ class S3Storage:
         return sha.hexdigest()
 
     async def delete(self, key: str) -> None:
-        """Remove an object; only to undo a put whose database row did not commit."""
+        """Remove an object; only through blobs.remove_if_unreferenced for content addresses."""
         await self._discard(check_key(key))
 
     async def put_file(self, key: str, path: Path) -> None:

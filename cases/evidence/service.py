@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.evidence.blobs import forget_after_rollback, hold_blob
 from cases.evidence.custody import (
     append_custody_event,
     as_plain,
@@ -101,16 +102,22 @@ async def receive(
 ) -> EvidenceRead:
     """Store an uploaded file on a case: hashed, sniffed, size-capped, custody begun."""
     case = await editable_case(session, actor, case_id)
+
+    async def claim(key: str) -> None:
+        # held until this transaction ends; if it rolls back, the file goes unless a
+        # committed row (perhaps another organization's, for the same bytes) names it
+        await hold_blob(session, key)
+        on_rollback(session, lambda: forget_after_rollback(session, storage, key))
+
     upload = await receive_upload(
-        storage, body, content_type=content_type, content_length=content_length, max_bytes=max_bytes
+        storage,
+        body,
+        content_type=content_type,
+        content_length=content_length,
+        max_bytes=max_bytes,
+        claim=claim,
     )
     blob = upload.blob
-
-    async def forget_file() -> None:
-        if not blob.existed:
-            await storage.delete(blob.key)
-
-    on_rollback(session, forget_file)
     fields = _fields(upload)
     if fields.sha256 and fields.sha256.lower() != blob.sha256:
         raise Unprocessable(

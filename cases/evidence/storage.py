@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -41,6 +41,10 @@ class BlobNotFound(LookupError):
     """Nothing is stored under the key."""
 
 
+# Called with a stream's key once it is hashed and before the file is claimed (see blobs.py).
+Claim = Callable[[str], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     """What a put stream stored: its key, hash, size, whether it was already there, its head."""
@@ -55,7 +59,9 @@ class StoredBlob:
 class Storage(Protocol):
     """The only way evidence and dossier code touches stored bytes."""
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob: ...
+    async def put_stream(
+        self, chunks: AsyncIterator[bytes], *, max_bytes: int, claim: Claim | None = None
+    ) -> StoredBlob: ...
     def open(self, key: str, *, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]: ...
     async def exists(self, key: str) -> bool: ...
     async def size(self, key: str) -> int: ...
@@ -180,8 +186,13 @@ class FileStorage:
             raise InvalidKey(f"storage key leaves the storage root: {key!r}")
         return path
 
-    async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredBlob:
-        """Store a stream under its SHA-256, never holding it whole; dedupes identical bytes."""
+    async def put_stream(
+        self, chunks: AsyncIterator[bytes], *, max_bytes: int, claim: Claim | None = None
+    ) -> StoredBlob:
+        """Store a stream under its SHA-256, never holding it whole; dedupes identical bytes.
+
+        `claim(key)` runs after hashing and before the file takes its content address.
+        """
         tally = HashTally(max_bytes)
         tmp = self._tmp / f"{uuid.uuid4().hex}.part"
         fh = await asyncio.to_thread(tmp.open, "xb")
@@ -198,6 +209,8 @@ class FileStorage:
                         batch, pending = [], 0
                 await asyncio.to_thread(_write_batch, fh, tally.sha, batch, sync=True)
             blob = tally.blob(existed=False)
+            if claim is not None:
+                await claim(blob.key)
             existed = await asyncio.to_thread(self._settle, tmp, self.local_path(blob.key))
         except BaseException:
             # Synchronous on purpose: this must also run while the task is being cancelled.
@@ -265,7 +278,7 @@ class FileStorage:
             raise BlobNotFound(key) from None
 
     async def delete(self, key: str) -> None:
-        """Remove a blob; only to undo a put whose database row did not commit."""
+        """Remove a blob; only through blobs.remove_if_unreferenced for content addresses."""
         await asyncio.to_thread(_unlink_durably, self.local_path(key))
 
     async def put_file(self, key: str, path: Path) -> None:

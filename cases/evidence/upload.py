@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from cases.evidence.sniff import SniffedType, UnsupportedType, sniff
-from cases.evidence.storage import BlobTooLarge, Storage, StoredBlob
+from cases.evidence.storage import BlobTooLarge, Claim, Storage, StoredBlob
 from corps.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 SNIFF_BYTES = 8192
@@ -123,8 +123,13 @@ async def receive_upload(
     content_type: str | None,
     content_length: int | None,
     max_bytes: int,
+    claim: Claim,
 ) -> ReceivedUpload:
-    """Stream the form's `file` part into storage; 413 past max_bytes, 415 for a refused type."""
+    """Stream the form's `file` part into storage; 413 past max_bytes, 415 for a refused type.
+
+    `claim` holds the stored file for the caller's transaction, whose rollback removes it
+    unless a committed row needs it; so nothing here deletes a file.
+    """
     boundary = boundary_of(content_type)
     if content_length is not None and content_length > max_bytes + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"Evidence files are limited to {max_bytes // (1024 * 1024)} MB.")
@@ -167,22 +172,17 @@ async def receive_upload(
             yield bytes(head)
 
     try:
-        blob = await storage.put_stream(file_bytes(), max_bytes=max_bytes)
+        blob = await storage.put_stream(file_bytes(), max_bytes=max_bytes, claim=claim)
     except BlobTooLarge as exc:
         raise PayloadTooLarge(
             f"Evidence files are limited to {exc.limit // (1024 * 1024)} MB; nothing was kept."
         ) from exc
-    try:
-        async for kind, value in events:  # fields sent after the file
-            if kind == "field":
-                name, text = _field(value)
-                fields[name] = text
-            elif kind == "file_start":
-                raise Unprocessable("Send one file per upload.")
-    except BaseException:
-        if not blob.existed:
-            await storage.delete(blob.key)
-        raise
+    async for kind, value in events:  # fields sent after the file
+        if kind == "field":
+            name, text = _field(value)
+            fields[name] = text
+        elif kind == "file_start":
+            raise Unprocessable("Send one file per upload.")
     return ReceivedUpload(blob=blob, media=sniffed[0], filename=filename, fields=fields)
 
 

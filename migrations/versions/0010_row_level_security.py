@@ -8,7 +8,7 @@ runs this migration, used by migrations and tests' factories, never by the servi
 policy that sees every row, which the few SECURITY DEFINER functions here rely on.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0051
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0051"
 branch_labels = None
 depends_on = None
 
@@ -51,10 +51,11 @@ CREATE OR REPLACE FUNCTION ej_user_id_for_email(email text) RETURNS uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
 $$ SELECT u.id FROM users u WHERE lower(u.email) = lower($1) $$;
 
--- The audit chain is one chain across organizations: every writer needs its tail.
-CREATE OR REPLACE FUNCTION ej_audit_last_hash() RETURNS text
+-- The audit chain is one chain across organizations: every writer needs its head, and
+-- each dossier's manifest anchors it.
+CREATE OR REPLACE FUNCTION ej_audit_head() RETURNS TABLE (id bigint, hash text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
-$$ SELECT a.hash FROM audit_log a ORDER BY a.id DESC LIMIT 1 $$;
+$$ SELECT a.id, a.hash FROM audit_log a ORDER BY a.id DESC LIMIT 1 $$;
 
 -- Any viewer appends to it, without reading it back (only admins read the log).
 CREATE OR REPLACE FUNCTION ej_audit_append(
@@ -99,7 +100,7 @@ DROP_FUNCTIONS = [
     "ej_actor_corps_case_count(uuid)",
     "ej_campaign_sizes(uuid[])",
     "ej_audit_append(timestamptz, uuid, uuid, text, text, text, jsonb, text, text)",
-    "ej_audit_last_hash()",
+    "ej_audit_head()",
     "ej_user_id_for_email(text)",
     "ej_case_in_campaign(uuid)",
     "ej_viewer_corps_wide()",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,25 @@ from cases.dossiers.build import Deps, build_dossier
 from cases.dossiers.models import Dossier
 from corps.viewer import Viewer, acting_as
 from tests.factories import Person
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The corps' signing keys for this run, made as `corps keys init` makes them."""
+    from cases.dossiers.settings import dossier_settings
+    from cases.dossiers.signing import init_key
+
+    key_dir = tmp_path_factory.mktemp("keys")
+    previous = os.environ.get("EJ_SIGNING_KEY_DIR")
+    os.environ["EJ_SIGNING_KEY_DIR"] = str(key_dir)
+    dossier_settings.cache_clear()
+    init_key(key_dir, "EJ Corps (test)")
+    yield key_dir
+    if previous is None:
+        os.environ.pop("EJ_SIGNING_KEY_DIR", None)
+    else:
+        os.environ["EJ_SIGNING_KEY_DIR"] = previous
+    dossier_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -284,10 +284,19 @@ async def test_the_public_dossier_has_no_true_place_no_high_risk_case_and_no_exi
     text = pdf_text(files["dossier.pdf"])
     readable = {n: d for n, d in files.items() if not n.endswith((".pdf", ".jpg", ".gpkg"))}
     readable["dossier.pdf (text)"] = text.encode()
+    # The manifest names the withheld case by reference and reason, nothing more.
+    assert manifest["withheld_cases"] == [
+        {"reference": high_risk["reference"], "reason": "high risk"}
+    ]
+    assert manifest["withheld_cases_summary"] == "1 case withheld: high risk"
+    assert "1 case withheld: high risk" in text
+    assert status["withheld_count"] == 1
     for name, data in readable.items():
+        referenced = [] if name == "manifest.json" else [high_risk["reference"]]
         for secret in [
             *TRUE_TEXTS,
-            high_risk["reference"],
+            *referenced,
+            high_risk["title"],
             high_risk["id"],
             "Kilimani",
             "Nyamata",

@@ -88,19 +88,22 @@ async def test_a_real_worker_describes_an_uploaded_photo(
         httpx.AsyncClient(base_url=server.url, headers=paralegal.headers, timeout=60) as client,
     ):
         case = (await client.post("/api/v1/cases", json=case_body())).json()
-        item = (
-            await client.post(
-                f"/api/v1/cases/{case['id']}/evidence",
-                data={"kind": "photo"},
-                files={
-                    "file": ("p.jpg", photo_with_gps(36.7855, -1.2855, taken="2026:07:07 07:07:07"))
-                },
-            )
-        ).json()
+        uploaded = await client.post(
+            f"/api/v1/cases/{case['id']}/evidence",
+            data={"kind": "photo"},
+            files={
+                "file": ("p.jpg", photo_with_gps(36.7855, -1.2855, taken="2026:07:07 07:07:07"))
+            },
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        item = uploaded.json()
         for _ in range(200):
-            seen = (await client.get(f"/api/v1/evidence/{item['id']}")).json()
+            answer = await client.get(f"/api/v1/evidence/{item['id']}")
+            # any answer but a record is a failure worth reading: show the body we got
+            assert answer.status_code == 200, f"{answer.status_code}: {answer.text}"
+            seen = answer.json()
             if seen["processed"]:
                 break
             await asyncio.sleep(0.1)
-    assert seen["processed"] is True
+    assert seen["processed"] is True, seen
     assert seen["metadata"]["gps"]["lat"] < 0 and seen["metadata"]["distance_to_case_m"] == 0
