@@ -10,7 +10,7 @@ export EJ_TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv services migrate seed lint format bench clean
+.PHONY: run test venv services migrate seed lint format bench clean web web-test
 
 venv:
 	@bash scripts/venv.sh
@@ -24,7 +24,21 @@ migrate: venv services
 seed: migrate
 	$(VENV)/corps seed-demo
 
-run: seed
+# The web app: npm ci when the lock file changed, vite build when a source changed.
+WEB_SOURCES := $(shell find web/src web/public web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html
+
+web-test: web/node_modules/.installed
+	cd web && npm test
+
+run: seed web
 	@echo "API docs: http://localhost:$(PORT)/docs   (worker runs alongside; Ctrl-C stops both)"
 	@$(VENV)/corps worker & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
@@ -39,7 +53,7 @@ format: venv
 	$(VENV)/ruff format .
 	$(VENV)/ruff check --fix .
 
-test: venv services lint
+test: venv services lint web web-test
 	$(VENV)/pytest $(PYTEST_ARGS)
 
 bench: venv
@@ -47,4 +61,4 @@ bench: venv
 	$(VENV)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache var web/dist web/node_modules

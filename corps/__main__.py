@@ -1,5 +1,5 @@
 """`python -m corps` runs the command line."""
 
-from corps.cli import app
+from corps.cli import main
 
-app()
+main()

@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import RequestResponseEndpoint
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from cases.evidence.storage import storage_from_url
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.outages import install_outage_handlers
 from corps.settings import Settings, get_settings
+from corps.web import install_web_app, security_headers
 
 API_DESCRIPTION = (
     "Case management for an Environmental Justice Corps: cases, places, evidence, "
@@ -29,12 +31,14 @@ def _routers() -> list[object]:
     from cases.evidence import api as evidence_api
     from corps import health
     from corps.members import api as members_api
+    from corps.members import session_api
     from corps.organizations import api as organizations_api
     from geo import export, features, hotspots_api, layers_api, tiles
 
     return [
         health.router,
         members_api.router,
+        session_api.router,
         organizations_api.router,
         export.router,  # before the cases router: /cases/export is not a case id
         cases_api.router,
@@ -68,20 +72,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.arq.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(
-        title="EJ Corps API", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan
+    # /docs and /redoc with Swagger UI and ReDoc installed from PyPI: no CDN, works offline
+    app = FastAPIOffline(
+        title="EJ Corps API",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": False},
     )
     install_problem_handlers(app)
+    install_outage_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+    app.middleware("http")(security_headers)
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
         app.include_router(router)  # type: ignore[arg-type]
+    install_web_app(app, settings.web_dist)  # last: its catch-all must not shadow the API
     logging.getLogger("corps").setLevel(logging.INFO)
     return app

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from corps.outages import RETRY_AFTER_S
+
 router = APIRouter(tags=["service"])
 CHECK_TIMEOUT_S = 3.0
 
@@ -48,5 +50,5 @@ async def health(request: Request) -> JSONResponse:
     if failing:
         body["status"] = "unavailable"
         body["detail"] = f"Not reachable: {', '.join(failing)}."
-        return JSONResponse(body, status_code=503)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     return JSONResponse(body)

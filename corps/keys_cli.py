@@ -1,4 +1,7 @@
-"""`corps keys init`, `corps verify-dossier FILE [--key FILE|URL]` and `corps verify-audit`."""
+"""`corps keys init`, `corps verify-dossier FILE [--key FILE|URL]` and `corps verify-audit`.
+
+Registered on the command line by corps/cli/commands/dossiers.py.
+"""
 
 from __future__ import annotations
 
@@ -107,10 +110,3 @@ def verify_audit() -> None:
             typer.echo(f"  - {problem}")
         raise typer.Exit(1)
     typer.echo("INTACT: every link and every anchored head checks out.")
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to the `corps` command."""
-    app.add_typer(keys_app, name="keys")
-    app.command("verify-dossier")(verify_dossier)
-    app.command("verify-audit")(verify_audit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
     login_failure_window_s: int = Field(default=15 * 60, ge=1)
+    # The built web app; `make web` (npm ci + vite build) writes it.
+    web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
+    tile_cache_mb: int = Field(default=256, ge=0, le=100_000)  # 0 turns the tile cache off
+    tile_cache_ttl_s: int = Field(default=3600, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

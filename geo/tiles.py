@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy import (
     Integer,
     Text,
@@ -32,6 +32,7 @@ from geo.privacy import (
     generalized_geometry,
     viewer_cell,
 )
+from geo.tile_cache import TileCache, tile_key
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -137,12 +138,42 @@ async def render_tile(
     return bytes(tile)
 
 
+async def cached_tile(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    filters: CaseFilters,
+    *,
+    z: int,
+    x: int,
+    y: int,
+) -> bytes:
+    """The tile from the cache when its data has not changed since, else rendered and kept."""
+    settings = request.app.state.settings
+    key = None
+    if settings.tile_cache_mb and 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z:
+        key = await tile_key(session, actor, filters, z=z, x=x, y=y)
+    if key is None:
+        return await render_tile(session, actor, filters, z=z, x=x, y=y)
+    cache = TileCache(
+        request.app.state.arq,
+        ttl_s=settings.tile_cache_ttl_s,
+        cap_bytes=settings.tile_cache_mb * 1024 * 1024,
+    )
+    tile = await cache.get(key)
+    if tile is None:
+        tile = await render_tile(session, actor, filters, z=z, x=x, y=y)
+        await cache.put(key, tile)
+    return tile
+
+
 @router.get(
     "/cases/{z}/{x}/{y}.mvt",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}},
 )
 async def case_tile(
+    request: Request,
     session: SessionDep,
     actor: CurrentActor,
     filters: Annotated[CaseFilters, Depends(case_filters)],
@@ -152,7 +183,7 @@ async def case_tile(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """A vector tile of the cases the viewer may see, filtered like the case list."""
-    tile = await render_tile(session, actor, filters, z=z, x=x, y=y)
+    tile = await cached_tile(request, session, actor, filters, z=z, x=x, y=y)
     etag = '"' + hashlib.sha256(tile).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "private, max-age=60", "Vary": "Authorization"}
     if if_none_match == etag:

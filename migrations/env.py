@@ -53,7 +53,7 @@ BEGIN
   EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %%I', app);
   EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, custody_events FROM %%I', app);
   EXECUTE format('REVOKE DELETE, TRUNCATE ON evidence, cases, case_events FROM %%I', app);
-  EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM %%I', app);
+  EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version, case_data_versions FROM %%I', app);
 END
 $grants$;
 """

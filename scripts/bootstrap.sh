@@ -103,18 +103,28 @@ ENV
 }
 
 # WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
-# `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline.
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip"
+# `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline;
+# Node and npm build the web app (Chromium, checked below, runs its tests).
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip nodejs npm"
 ensure_system_packages() {
   local missing=""
   for pkg in $SYSTEM_PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
   done
+  command -v chromium >/dev/null || missing="$missing chromium"  # the web app's browser tests
   [ -z "$missing" ] || apt_install $missing
+}
+
+# Vite 7 and Vitest 4 need Node 20.19 or newer (Debian 12 ships 18: use NodeSource or nvm).
+check_node() {
+  command -v node >/dev/null || return 0
+  local major; major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge 20 ] || say "warning: Node $(node --version) is too old for the web app; install Node 20 or newer"
 }
 
 command -v pg_isready >/dev/null || apt_install postgresql-client
 ensure_system_packages
+check_node
 ensure_postgres
 ensure_databases
 ensure_redis

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from arq import cron
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,7 +46,10 @@ async def ensure_fresh(session: AsyncSession, redis: Redis) -> str:
 
 async def _ensure_fresh(session: AsyncSession, redis: Redis) -> str:
     fingerprint = await cases_fingerprint(session)
-    seen = await redis.get(FINGERPRINT_KEY)
+    try:
+        seen = await redis.get(FINGERPRINT_KEY)
+    except RedisError:  # Redis is down: serve what is stored; the next run recomputes
+        return "stale"
     if seen is not None and seen.decode() == fingerprint:
         return "fresh"
     live = (

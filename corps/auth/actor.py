@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 
+from corps.auth.session import session_token
 from corps.auth.tokens import read_token
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
@@ -57,9 +58,10 @@ async def current_actor(
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
-    """Resolve the bearer token to an active user, or raise 401."""
+    """Resolve the bearer token (or the web app's session cookie) to an active user, or 401."""
     from corps.members.models import User
 
+    token = token or session_token(request)
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     user_id = read_token(request.app.state.settings, token)

@@ -69,3 +69,12 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105
     expires_in: int
+
+
+class PasswordChange(BaseModel):
+    """A user's change of their own password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, StringConstraints(max_length=256)]
+    new_password: Password

@@ -181,13 +181,18 @@ async def create_from_cli(
     """Create a user from the command line (no actor); raise ValueError on bad input."""
     org = await session.scalar(select(Organization).where(Organization.slug == organization_slug))
     if org is None:
-        raise ValueError(f"no organization with slug {organization_slug!r}")
+        raise ValueError(
+            f"no organization with slug {organization_slug!r} "
+            "(corps init makes 'corps'; corps create-organization makes others)"
+        )
     try:
         body = UserCreate(
             email=email, name=name, password=password, role=role, organization_id=org.id
         )
     except ValidationError as exc:
-        raise ValueError(exc.errors()[0]["msg"]) from exc
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise ValueError(f"{field}: {error['msg']}") from exc
     if await session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
         raise ValueError(f"a user with email {email!r} already exists")
     user = User(
@@ -208,3 +213,25 @@ async def create_from_cli(
         details={"role": user.role, "via": "cli"},
     )
     return user.id
+
+
+async def change_own_password(
+    session: AsyncSession, actor: Actor, *, current_password: str, new_password: str
+) -> User:
+    """Change the actor's own password after checking the current one (403 when wrong)."""
+    user = await session.get(User, actor.user_id)
+    if user is None or not verify_password(current_password, user.password_hash):
+        raise Forbidden("The current password is wrong.")
+    if current_password == new_password:
+        raise Conflict("The new password must differ from the current one.")
+    user.password_hash = hash_password(new_password)
+    await session.flush()
+    await append_audit(
+        session,
+        actor,
+        "user.updated",
+        object_type="user",
+        object_id=user.id,
+        details={"fields": ["password"], "by": "self"},
+    )
+    return user

@@ -1,0 +1,1 @@
+"""Command groups of `corps`: one module each, imported in name order by `corps.cli`."""

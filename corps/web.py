@@ -1,0 +1,110 @@
+"""Serve the built web app (web/dist) at `/`, with its security headers.
+
+Files of the build are served as they are (hashed assets cached for a year); any other GET
+path outside the API falls back to index.html so the app's own routes (/cases/…) load on a
+reload. The API keeps /api/v1, /ogc, /health, /docs, /redoc and /openapi.json: those
+prefixes are never answered with the app.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.middleware.base import RequestResponseEndpoint
+
+from corps.errors import NotFound
+
+DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+API_PREFIXES = ("api/", "ogc", "health", "docs", "redoc", "openapi.json", "static-offline-docs")
+
+
+APP_ROUTES = ("signin", "cases", "map", "suggestions", "campaigns", "dossiers", "account", "outbox")
+_NOT_API = "(?!" + "|".join(re.escape(p) for p in API_PREFIXES) + ")"
+_APP_PATHS = "(?:" + "|".join(APP_ROUTES) + ")(?:/.*)?"
+_BUILD_FILES = r"assets/.+|[\w.-]+\.(?:js|svg|webmanifest|png|ico|txt)"
+
+
+class AppPathConvertor(Convertor[str]):
+    """The app's own routes and the build's files; never an API path (its 404s stay)."""
+
+    regex = f"{_NOT_API}(?:{_APP_PATHS}|{_BUILD_FILES}|)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("apppath", AppPathConvertor())
+
+# The app's pages: scripts only from this origin, never inline; nothing leaves the origin.
+APP_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Swagger UI and ReDoc start from an inline script; their assets are still served from here.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def _csp_for(path: str) -> str:
+    if path.startswith(("/docs", "/redoc")):
+        return DOCS_CSP
+    if path.startswith(("/api/", "/ogc", "/health", "/openapi.json")):
+        return API_CSP
+    return APP_CSP
+
+
+async def security_headers(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """Every answer: no sniffing, no referrer, no framing, and a CSP for what it is."""
+    response = await call_next(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", _csp_for(request.url.path))
+    return response
+
+
+def install_web_app(app: FastAPI, dist: Path = DEFAULT_DIST) -> None:
+    """Add the catch-all route that serves the build; register it after every API route."""
+    root = dist.resolve()
+
+    @app.get("/{path:apppath}", include_in_schema=False)
+    async def web_app(path: str) -> Response:
+        index = root / "index.html"
+        if not index.is_file():
+            raise NotFound("The web app is not built: run `make web` (npm ci and vite build).")
+        if path:
+            candidate = (root / path).resolve()
+            if candidate.is_relative_to(root) and candidate.is_file():
+                return FileResponse(candidate, headers=_cache_headers(path))
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+
+def _cache_headers(path: str) -> dict[str, str]:
+    if path.startswith("assets/"):  # content-hashed names: never change
+        return {"Cache-Control": "public, max-age=31536000, immutable"}
+    if path == "sw.js":
+        return {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+    return {"Cache-Control": "no-cache"}

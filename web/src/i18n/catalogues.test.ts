@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import en from "./en";
+import { catalogues, formatDate, formatNumber, setLanguage, t } from "./index";
+
+describe("catalogues", () => {
+  for (const [code, catalogue] of Object.entries(catalogues)) {
+    it(`${code} has every English key`, () => {
+      const missing = Object.keys(en).filter((key) => !(key in catalogue) || !catalogue[key as keyof typeof en]);
+      expect(missing).toEqual([]);
+    });
+    it(`${code} keeps every placeholder`, () => {
+      for (const [key, text] of Object.entries(en)) {
+        const wanted = (text.match(/\{\w+\}/g) ?? []).sort();
+        const got = (catalogue[key as keyof typeof en].match(/\{\w+\}/g) ?? []).sort();
+        expect(got, `${code} ${key}`).toEqual(wanted);
+      }
+    });
+  }
+
+  it("fails for a catalogue that lacks a key", () => {
+    const { ["nav.cases"]: _dropped, ...partial } = en;
+    expect(Object.keys(en).filter((key) => !(key in partial))).toEqual(["nav.cases"]);
+  });
+});
+
+describe("formatting follows the language", () => {
+  it("writes numbers and dates per language", () => {
+    setLanguage("en");
+    expect(formatNumber(1234.5)).toBe("1,234.5");
+    expect(t("map.case_count", { count: 1200 })).toBe("1,200 cases");
+    setLanguage("fr");
+    expect(formatNumber(1234.5).replace(/\s/g, " ")).toBe("1 234,5");
+    setLanguage("ar");
+    expect(formatDate("2026-03-01")).not.toContain("Mar");
+    setLanguage("en");
+    expect(formatDate("2026-03-01")).toBe("Mar 1, 2026");
+  });
+});

@@ -1,0 +1,6 @@
+import type en from "./en";
+
+// TEMPORARY copy until translated
+import base from "./en";
+const es: Record<keyof typeof en, string> = { ...base };
+export default es;
