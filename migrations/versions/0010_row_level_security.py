@@ -8,7 +8,7 @@ runs this migration, used by migrations and tests' factories, never by the servi
 policy that sees every row, which the few SECURITY DEFINER functions here rely on.
 
 Revision ID: 0010
-Revises: 0051
+Revises: 0070
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010"
-down_revision = "0051"
+down_revision = "0070"
 branch_labels = None
 depends_on = None
 
@@ -136,6 +136,8 @@ POLICIES: dict[str, list[tuple[str, str, str | None, str | None]]] = {
     "users": [
         ("read", "SELECT", f"id = {USER} OR {WIDE} OR organization_id = {ORG}", None),
         ("manage", "ALL", f"{ADMIN} OR ({ROLE} = 'org_admin' AND organization_id = {ORG})", None),
+        # a signed-in user changes their own password (the service decides which columns)
+        ("self", "UPDATE", f"id = {USER} AND {ANY_VIEWER}", f"id = {USER}"),
     ],
     "audit_log": [
         ("read", "SELECT", ADMIN, None),
@@ -225,8 +227,20 @@ def upgrade() -> None:
                 sql += f" WITH CHECK ({check})"
             op.execute(sql)
 
+    # 0070's counters say only that some case changed: every viewer reads them, but a
+    # connection that named no viewer sees nothing here either.
+    op.execute("DROP POLICY IF EXISTS case_data_versions_read ON case_data_versions")
+    op.execute(
+        "CREATE POLICY case_data_versions_read ON case_data_versions FOR SELECT "
+        f"USING ({ANY_VIEWER})"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP POLICY IF EXISTS case_data_versions_read ON case_data_versions")
+    op.execute(
+        "CREATE POLICY case_data_versions_read ON case_data_versions FOR SELECT USING (true)"
+    )
     for table, policies in POLICIES.items():
         for name, *_ in policies:
             op.execute(f"DROP POLICY IF EXISTS {table}_{name} ON {table}")

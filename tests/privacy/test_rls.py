@@ -20,7 +20,13 @@ from tests.factories import Person, make_case, make_person, photo_with_gps, uplo
 
 # Tables every viewer reads whole by design: the corps' member list and shared reference
 # layers (their organization_id names the uploader, not an owner of the data).
-SHARED = {"organizations", "reference_layers", "layer_features", "layer_feature_parts"}
+SHARED = {
+    "organizations",
+    "reference_layers",
+    "layer_features",
+    "layer_feature_parts",
+    "case_data_versions",  # a counter per organization that says only that something changed
+}
 
 TENANT_TABLES = """
 SELECT c.relname FROM pg_class c
