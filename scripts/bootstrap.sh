@@ -105,13 +105,16 @@ ENV
 # WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
 # `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline;
 # Node and npm build the web app (Chromium, checked below, runs its tests).
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip nodejs npm"
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip"
 ensure_system_packages() {
   local missing=""
   for pkg in $SYSTEM_PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
   done
   command -v chromium >/dev/null || missing="$missing chromium"  # the web app's browser tests
+  # Node may come from NodeSource (its nodejs carries npm, and conflicts with Debian's npm)
+  command -v node >/dev/null || missing="$missing nodejs"
+  command -v npm >/dev/null || command -v node >/dev/null || missing="$missing npm"
   [ -z "$missing" ] || apt_install $missing
 }
 
