@@ -18,7 +18,6 @@ import os
 import statistics
 import time
 import uuid
-from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -93,16 +92,14 @@ async def _set_rls(engine: AsyncEngine, on: bool) -> None:
             await conn.execute(text(f'ALTER TABLE "{table}" {verb} ROW LEVEL SECURITY'))
 
 
-async def _no_viewer(*_: Any, **__: Any) -> None:
-    return None
-
-
 DIRECT_APPEND = text(
     "INSERT INTO audit_log (at, actor_id, organization_id, action, object_type, object_id, "
     "details, prev_hash, hash) VALUES (:at, :actor_id, :organization_id, :action, "
     ":object_type, :object_id, CAST(:details AS jsonb), :prev_hash, :hash) RETURNING id"
 )
 WITH_RLS_APPEND = corps.audit.APPEND
+DIRECT_SIGN_IN = text("SELECT * FROM users WHERE id = :user_id AND active")
+WITH_RLS_SIGN_IN = corps.auth.actor.SIGN_IN_AS
 
 
 def _viewers(on: bool) -> None:
@@ -113,7 +110,7 @@ def _viewers(on: bool) -> None:
         event.listen(Session, "after_begin", corps.viewer._name_viewer)
     if not on and listening:
         event.remove(Session, "after_begin", corps.viewer._name_viewer)
-    corps.auth.actor.set_viewer = corps.viewer.set_viewer if on else _no_viewer  # type: ignore[assignment]
+    corps.auth.actor.SIGN_IN_AS = WITH_RLS_SIGN_IN if on else DIRECT_SIGN_IN
 
 
 async def _time(

@@ -141,6 +141,12 @@ async def name_viewer(conn: AsyncConnection, viewer: Viewer | None = None) -> No
     await conn.execute(SET_VIEWER, _params(viewer or _ambient.get()))
 
 
+def adopt_viewer(session: AsyncSession, viewer: Viewer) -> None:
+    """Record a viewer the database has already named in the current transaction
+    (`ej_sign_in_as`), so the session's later transactions name it too."""
+    session.info["viewer"] = viewer
+
+
 @asynccontextmanager
 async def as_system(session: AsyncSession, name: str) -> AsyncIterator[Viewer]:
     """Run a block corps-wide under a named system viewer, then restore the session's own."""

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from corps.auth.session import session_token
 from corps.auth.tokens import read_token
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
-from corps.viewer import Viewer, set_viewer
+from corps.viewer import Viewer, adopt_viewer
 
 
 class Role(StrEnum):
@@ -50,6 +50,7 @@ class Actor:
         return self.role in roles
 
 
+SIGN_IN_AS = text("SELECT * FROM ej_sign_in_as(:user_id)")
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -65,8 +66,10 @@ async def current_actor(
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     user_id = read_token(request.app.state.settings, token)
-    await set_viewer(session, Viewer.signing_in(user_id))  # reads its own row, nothing else
-    user = await session.scalar(select(User).where(User.id == user_id, User.active.is_(True)))
+    # One round trip: the active user, named the transaction's viewer by the database.
+    user = (
+        await session.scalars(select(User).from_statement(SIGN_IN_AS), {"user_id": user_id})
+    ).first()
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
@@ -78,7 +81,7 @@ async def current_actor(
         role=Role(user.role),
         organization_id=user.organization_id,
     )
-    await set_viewer(session, Viewer.of(actor))  # the rest of the request reads as this actor
+    adopt_viewer(session, Viewer.of(actor))  # and every later transaction of the request
     return actor
 
 

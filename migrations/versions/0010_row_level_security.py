@@ -46,6 +46,21 @@ CREATE OR REPLACE FUNCTION ej_case_in_campaign(case_id uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
 $$ SELECT EXISTS (SELECT 1 FROM campaign_cases cc WHERE cc.case_id = $1) $$;
 
+-- A request's token names a user: read that active user and name them the transaction's
+-- viewer in the same round trip (the auth dependency's one statement).
+CREATE OR REPLACE FUNCTION ej_sign_in_as(user_id uuid) RETURNS SETOF users
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE found_user users;
+BEGIN
+  SELECT * INTO found_user FROM users u WHERE u.id = user_id AND u.active;
+  IF FOUND THEN
+    PERFORM set_config('ej.viewer_user', found_user.id::text, true),
+            set_config('ej.viewer_org', found_user.organization_id::text, true),
+            set_config('ej.viewer_role', found_user.role, true);
+    RETURN NEXT found_user;
+  END IF;
+END $$;
+
 -- Sign-in knows only an email: the id of the user it names, and nothing else.
 CREATE OR REPLACE FUNCTION ej_user_id_for_email(email text) RETURNS uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
@@ -102,6 +117,7 @@ DROP_FUNCTIONS = [
     "ej_audit_append(timestamptz, uuid, uuid, text, text, text, jsonb, text, text)",
     "ej_audit_head()",
     "ej_user_id_for_email(text)",
+    "ej_sign_in_as(uuid)",
     "ej_case_in_campaign(uuid)",
     "ej_viewer_corps_wide()",
     "ej_viewer_user()",

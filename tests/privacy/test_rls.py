@@ -333,3 +333,15 @@ async def test_the_command_line_reads_as_the_system_viewer(
         monkeypatch.undo()
         get_settings.cache_clear()
     assert role == "system" and (cases or 0) >= 2
+
+
+async def test_the_service_refuses_in_production_to_connect_as_a_role_that_escapes_rls(
+    engine: AsyncEngine, service_engine: AsyncEngine, settings: Settings
+) -> None:
+    from corps.db import check_service_role
+
+    assert await check_service_role(service_engine, settings) is None
+    assert "owns the tables" in str(await check_service_role(engine, settings))
+    prod = settings.model_copy(update={"env": "prod"})
+    with pytest.raises(RuntimeError, match="organizations would not be isolated"):
+        await check_service_role(engine, prod)
