@@ -40,7 +40,7 @@ web-test: web/node_modules/.installed
 
 run: seed web
 	@echo "API docs: http://localhost:$(PORT)/docs   (worker runs alongside; Ctrl-C stops both)"
-	@$(VENV)/corps worker & WORKER=$$!; \
+	@bash scripts/supervise.sh $(VENV)/corps worker & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(VENV)/corps serve --host $(HOST) --port $(PORT)
 

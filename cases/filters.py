@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Case
 from corps.errors import Unprocessable
+from corps.pagination import in_utc
 
 BBox = tuple[float, float, float, float]
 
@@ -138,6 +139,14 @@ def case_filters(
     ] = None,
 ) -> CaseFilters:
     """Read the case filters from the query string."""
+    if updated_after is not None:
+        try:
+            updated_after = in_utc(updated_after)
+        except ValueError as exc:
+            raise Unprocessable(
+                f"updated_after: {exc}",
+                extra={"errors": [{"loc": ["query", "updated_after"], "msg": str(exc)}]},
+            ) from exc
     return CaseFilters(
         bbox=parse_bbox(bbox) if bbox else None,
         issue_type=issue_type,

@@ -25,7 +25,8 @@ from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
-from geo.geometry import check_geometry, to_ewkt
+from geo.geometry import to_ewkt
+from geo.geometry_work import check_geometry_bounded
 from geo.privacy import viewer_cell
 
 NEXT_REFERENCE = text(
@@ -96,7 +97,7 @@ async def create(
     body_sha256 = _body_sha256(body, repair)
     if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
         return replay, False
-    checked = check_geometry(body.geometry, repair=repair)
+    checked = await check_geometry_bounded(body.geometry, repair=repair)
     issue_types = await _check_issue_types(session, body.issue_types)
     reference = await _next_reference(session, organization)
     case_id = await session.scalar(
@@ -126,7 +127,7 @@ async def create(
     if case_id is None:  # the same client id raced in from a retry and committed first
         if body.id and (replay := await _replayed(session, actor, body.id, body_sha256)):
             return replay, False
-        raise Conflict("A case with this id already exists.")
+        raise _unusable_id()
     case = await session.get_one(Case, case_id)
     respondents = [(r.name, r.kind) for r in body.respondents]
     case.respondent_names = await set_case_respondents(
@@ -151,14 +152,17 @@ async def _replayed(
     existing = await session.scalar(select(Case).where(Case.id == case_id))
     if existing is None:
         return None
-    same = (
-        existing.client_body_sha256 == body_sha256
-        and existing.archived_at is None
-        and can_edit(actor, existing)
-    )
-    if not same:
+    if existing.archived_at is not None or not can_edit(actor, existing):
+        raise _unusable_id()  # whose it is, or whether it exists at all, is not the actor's
+    if existing.client_body_sha256 != body_sha256:
         raise Conflict("A different case with this id already exists.")
     return await read(session, actor, case_id, audit=False)
+
+
+def _unusable_id() -> Unprocessable:
+    """The answer for a client id the actor cannot reuse: the same whoever holds it."""
+    msg = "this id cannot be used for a new case; send a new random UUID, or no id"
+    return Unprocessable(f"id: {msg}.", extra={"errors": [{"loc": ["body", "id"], "msg": msg}]})
 
 
 def parse_if_match(raw: str | None) -> int | None:
@@ -193,7 +197,7 @@ async def update(
         check_transition(case.status, changes["status"])
         session.add(status_event(case.id, actor, case.status, changes["status"], body.status_note))
     if "geometry" in changes:
-        checked = check_geometry(changes.pop("geometry"), repair=repair)
+        checked = await check_geometry_bounded(changes.pop("geometry"), repair=repair)
         case.geometry = WKTElement(to_ewkt(checked), extended=True)
         case.geometry_repaired = checked.repaired
     if "issue_types" in changes:

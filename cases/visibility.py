@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, false, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Case
@@ -26,7 +27,10 @@ def case_visibility(actor: Actor, case: Any = Case) -> ColumnElement[bool]:
     if actor.role == Role.campaigner:
         from cases.advocacy.models import CampaignCase
 
-        in_a_campaign = select(CampaignCase.case_id).where(CampaignCase.case_id == case.id)
+        # An alias, so that inside a query joining campaign_cases (a campaign's own page)
+        # the subquery keeps its FROM instead of correlating it away.
+        member = aliased(CampaignCase)
+        in_a_campaign = select(member.case_id).where(member.case_id == case.id)
         return live & in_a_campaign.exists()
     return live & false()
 

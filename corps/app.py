@@ -14,9 +14,13 @@ from cases.evidence.storage import storage_from_url
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
+from corps.logs import RequestLog
 from corps.outages import install_outage_handlers
+from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
 from corps.web import install_web_app, security_headers
+from geo.geometry_work import GeometryLimits
+from geo.geometry_work import configure as configure_geometry_limits
 
 API_DESCRIPTION = (
     "Case management for an Environmental Justice Corps: cases, places, evidence, "
@@ -59,6 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        configure_geometry_limits(
+            GeometryLimits(
+                inline_vertices=settings.geometry_inline_vertices,
+                memory_mb=settings.geometry_memory_mb,
+                cpu_seconds=settings.geometry_cpu_s,
+                timeout_seconds=settings.geometry_timeout_s,
+                processes=settings.geometry_processes,
+            )
+        )
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         await check_service_role_quietly(app.state.engine, settings)
@@ -82,8 +95,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_outage_handlers(app)
+    app.add_middleware(RequestGuard, settings=settings)
 
     app.middleware("http")(security_headers)
+    app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():

@@ -137,9 +137,3 @@ async def verify_audit_chain(session: AsyncSession, *, batch: int = 5000) -> lis
                 problems.append(f"audit row {entry.id}: content does not match its hash")
             expected_prev = entry.hash
             last_id = entry.id
-
-
-async def append_audit_independently(session: AsyncSession, *args: Any, **kwargs: Any) -> None:
-    """Append an entry in its own transaction, so it stays even when the request fails."""
-    async with AsyncSession(session.bind, info={"viewer": viewer_of(session)}) as own, own.begin():
-        await append_audit(own, *args, **kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -138,6 +139,19 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def is_data_error(exc: DBAPIError) -> bool:
+    """Whether the database (or its driver) refused a value: SQLSTATE class 22."""
+    if isinstance(exc, DataError):
+        return True
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+        if type(error).__name__ == "DataError":  # asyncpg refusing an argument client-side
+            return True
+    return False
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error of the app as problem+json."""
 
@@ -167,6 +181,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             title,
             str(exc.detail),
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A value PostgreSQL cannot hold (out of range, malformed): the client's input, not a
+        # fault of the server. The database's message is not shown: it may quote internals.
+        if not is_data_error(exc):
+            return await _unhandled(request, exc)
+        log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "validation-error",
+            "Invalid input",
+            "A value in the request is out of range or malformed.",
         )
 
     @app.exception_handler(Exception)

@@ -74,6 +74,19 @@ async def flush_pending_jobs(session: AsyncSession, pool: ArqRedis | None) -> No
             log.exception("could not enqueue %s", name)
 
 
+async def requeue(redis: ArqRedis, name: str, *, key: str, spacing_s: int, **kwargs: Any) -> bool:
+    """Queue `name` again for unfinished work `key`, at most once per `spacing_s` seconds.
+
+    For sweeps: the job id names the key and the time window, so sweeps of several workers
+    queue one job per window, and a job kept by arq from an earlier try does not block it.
+    """
+    window = int(time.time() // max(spacing_s, 1))
+    queued = await redis.enqueue_job(
+        name, _job_id=f"sweep:{name}:{key}:{window}", _queue_name=QUEUE_NAME, **kwargs
+    )
+    return queued is not None
+
+
 def redis_settings(url: str | None = None) -> RedisSettings:
     """arq's Redis settings from EJ_REDIS_URL."""
     return RedisSettings.from_dsn(url or get_settings().redis_url)
@@ -102,10 +115,12 @@ async def _startup(ctx: dict[str, Any]) -> None:
     await check_service_role_quietly(ctx["engine"], settings)
     ctx["storage"] = storage_from_url(settings.storage_url)
     await heartbeat(ctx)
+    log.info("worker started", extra={"queue": QUEUE_NAME, "jobs": len(JOBS)})
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
     await ctx["engine"].dispose()
+    log.info("worker stopped", extra={"queue": QUEUE_NAME})
 
 
 def load_job_modules() -> None:
@@ -159,4 +174,6 @@ def _cron_with_viewer(job: Any) -> Any:
 def _named(name: str, func: JobFunc) -> Any:
     from arq.worker import func as arq_func
 
-    return arq_func(cast(Any, with_viewer(name, func)), name=name)
+    from corps.logs import logged_job
+
+    return arq_func(cast(Any, logged_job(name, with_viewer(name, func))), name=name)

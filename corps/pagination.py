@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -17,6 +18,9 @@ from corps.errors import Unprocessable
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+# Offsets past this are refused (422): beyond it a number stops being a page and starts being
+# an attack on the integer types (6685236466050759917568 does not fit in a bigint).
+MAX_OFFSET = 10_000_000
 
 
 class Page(BaseModel, Generic[T]):
@@ -63,9 +67,23 @@ def read_cursor(after: list[Any], *parsers: Callable[[Any], Any]) -> tuple[Any, 
     if len(after) != len(parsers):
         raise Unprocessable("The cursor does not belong to this list.")
     try:
-        return tuple(parse(value) for parse, value in zip(parsers, after, strict=True))
-    except (TypeError, ValueError) as exc:
+        values = tuple(parse(value) for parse, value in zip(parsers, after, strict=True))
+        return tuple(in_utc(v) if isinstance(v, datetime) else v for v in values)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise Unprocessable("The cursor does not belong to this list.") from exc
+
+
+def in_utc(moment: datetime) -> datetime:
+    """The instant in UTC (naive means UTC); ValueError when that falls off the calendar.
+
+    9999-12-31T23:59:59-14:00 is a valid RFC 3339 date-time whose UTC instant is in year
+    10000, which neither Python nor the database driver can represent.
+    """
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return aware.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{moment.isoformat()} is outside the calendar in UTC") from exc
 
 
 async def keyset_page(

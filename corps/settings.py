@@ -27,7 +27,20 @@ class Settings(BaseSettings):
     redis_url: str = "redis://localhost:6379/0"
     secret_key: str = DEV_SECRET
     storage_url: str = "file://./var/storage"
+    # Faults (docs/failures.md): unfinished work older than the grace is queued again;
+    # .part files and stored files no row names are removed once older than the sweep age;
+    # /health is `degraded` past the heartbeat age or below the free space.
+    work_sweep_grace_s: int = Field(default=120, ge=0)
+    storage_sweep_age_s: int = Field(default=24 * 3600, ge=0)
+    heartbeat_max_age_s: int = Field(default=90, ge=1)
+    storage_min_free_mb: int = Field(default=1024, ge=0)
     max_upload_mb: int = Field(default=200, ge=1, le=10_000)
+    # Logs: one JSON object per line for collectors, or `text` for people reading a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Bodies past these are answered 413 before they are read (uploads: max_upload_mb).
+    max_json_mb: int = Field(default=8, ge=1, le=1024)
+    max_form_kb: int = Field(default=64, ge=1, le=1024 * 1024)
     token_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60)
     db_pool_size: int = Field(default=10, ge=1)
     login_failures_allowed: int = Field(default=10, ge=1)
@@ -36,6 +49,14 @@ class Settings(BaseSettings):
     web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
     tile_cache_mb: int = Field(default=256, ge=0, le=100_000)  # 0 turns the tile cache off
     tile_cache_ttl_s: int = Field(default=3600, ge=1)
+    login_attempts_per_address: int = Field(default=100, ge=1)
+    login_backoff_max_s: int = Field(default=5 * 60, ge=1)
+    # Geometry checks past `geometry_inline_vertices` run in a child process with these limits.
+    geometry_inline_vertices: int = Field(default=1_000, ge=0)
+    geometry_memory_mb: int = Field(default=1024, ge=64)
+    geometry_cpu_s: int = Field(default=10, ge=1)
+    geometry_timeout_s: float = Field(default=15.0, gt=0)
+    geometry_processes: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

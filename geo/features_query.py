@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from cases.filters import BBox, CaseFilters
 from cases.models import SENSITIVITIES, STATUSES
 from corps.errors import AppError
+from corps.pagination import MAX_OFFSET, in_utc
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -72,10 +73,11 @@ def _parse_instant(raw: str, *, end: bool) -> datetime:
             if end:
                 return datetime.combine(day + timedelta(days=1), time(), UTC) - timedelta.resolution
             return datetime.combine(day, time(), UTC)
-        moment = datetime.fromisoformat(raw)
+        return in_utc(datetime.fromisoformat(raw))
     except ValueError as exc:
-        raise BadRequest(f"datetime {raw!r} is not an RFC 3339 date-time.") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise BadRequest(f"datetime {raw!r} is not an RFC 3339 date-time in range.") from exc
+    except OverflowError as exc:  # a bare date at the calendar's end: 9999-12-31
+        raise BadRequest(f"datetime {raw!r} is outside the calendar.") from exc
 
 
 def _parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
@@ -112,7 +114,7 @@ def items_query(
         ),
     ] = DEFAULT_LIMIT,
     offset: Annotated[
-        int, Query(ge=0, description="Features to skip (the next link sets it).")
+        int, Query(ge=0, le=MAX_OFFSET, description="Features to skip (the next link sets it).")
     ] = 0,
     bbox: Annotated[
         str | None,

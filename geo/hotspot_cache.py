@@ -6,10 +6,11 @@ import dataclasses
 import hashlib
 import uuid
 from contextlib import AbstractAsyncContextManager, nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from arq import cron
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,7 +18,7 @@ from cases.filters import CaseFilters
 from cases.models import Case
 from corps.audit import canonical_json
 from corps.auth.actor import Role
-from corps.jobs import enqueue_after_commit, job
+from corps.jobs import CRON_JOBS, enqueue_after_commit, job, requeue
 from corps.viewer import as_system
 from geo.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
 from geo.models import HotspotResult
@@ -180,6 +181,7 @@ async def _hotspots(
             status="queued",
             result=cached.result if cached else None,
             cases_fingerprint=cached.cases_fingerprint if cached else None,
+            requested_at=datetime.now(UTC),  # the re-queue sweep's clock starts now
         )
         enqueue_after_commit(session, "hotspots.compute", cache_key=key, _job_id=f"hotspots:{key}")
     previous = cached.result if cached else None
@@ -202,6 +204,7 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
         if row.status == "done" and row.cases_fingerprint == fingerprint:
             return "fresh"
         row.status = "running"
+        row.requested_at = datetime.now(UTC)
     params = HotspotParams(**spec["params"])
     try:
         async with session_factory() as session, session.begin(), _counting(session, scope):
@@ -218,3 +221,40 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
 async def compute_job(ctx: dict[str, Any], *, cache_key: str) -> str:
     """arq entry point for recompute."""
     return await recompute(ctx["sessionmaker"], cache_key)
+
+
+UNFINISHED = text("SELECT ej_unfinished_hotspots(:queued_for, :running_for, :max_rows)")
+RUNNING_GRACE = timedelta(minutes=30)  # an analysis of a large corps may run this long
+
+
+async def requeue_unfinished(
+    factory: async_sessionmaker[AsyncSession], redis: Any, *, grace_s: int
+) -> list[str]:
+    """Queue again each analysis left queued, or running for long (job lost, worker dead)."""
+    queued_for = timedelta(seconds=grace_s)
+    async with factory() as session:
+        keys = list(
+            await session.scalars(
+                UNFINISHED,
+                {
+                    "queued_for": queued_for,
+                    "running_for": max(queued_for, RUNNING_GRACE),
+                    "max_rows": 500,
+                },
+            )
+        )
+    return [
+        key
+        for key in keys
+        if await requeue(redis, "hotspots.compute", key=key, spacing_s=300, cache_key=key)
+    ]
+
+
+async def sweep_unfinished(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Cron entry point of requeue_unfinished."""
+    grace = ctx["settings"].work_sweep_grace_s
+    return {"requeued": await requeue_unfinished(ctx["sessionmaker"], ctx["redis"], grace_s=grace)}
+
+
+job("hotspots.sweep")(sweep_unfinished)
+CRON_JOBS.append(cron(sweep_unfinished, second={20}, run_at_startup=True, unique=True, timeout=120))

@@ -215,7 +215,9 @@ lagged AS (
 SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326), 7)
          AS geometry,
        l.x::int AS case_count,
-       CASE WHEN st.s = 0 OR st.n < 2 THEN NULL
+       -- No Gi* where it is undefined: no variance, one cell, or every cell a neighbour of
+       -- this one (a tiny study area), where the denominator is zero.
+       CASE WHEN st.s = 0 OR st.n < 2 OR st.n * l.w - l.w * l.w <= 0 THEN NULL
             ELSE (l.local_sum - st.xbar * l.w)
                  / (st.s * sqrt((st.n * l.w - l.w * l.w) / (st.n - 1))) END AS z_score
 FROM lagged l CROSS JOIN stats st

@@ -24,8 +24,11 @@ from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
 from corps.pagination import PageParams, encode_cursor, read_cursor
+from geo.layer_safety import refuse_unsafe_content
 from geo.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from geo.layers_io import (
+    MAX_LAYER_FEATURES,
+    MAX_LAYER_VERTICES,
     LayerSource,
     crs_code,
     describe_sources,
@@ -271,10 +274,21 @@ async def _import_features(
     session: AsyncSession, layer_id: uuid.UUID, fmt: LayerFormat, sources: list[LayerSource]
 ) -> tuple[int, int, int]:
     """Insert every source's features in batches; return (inserted, repaired, skipped)."""
-    inserted = repaired = skipped = 0
+    inserted = repaired = skipped = read = vertices = 0
     for source in sources:
         srid = await _source_srid(session, source)
-        async for chunk in read_feature_chunks(source, fmt):
+        async for chunk in read_feature_chunks(source, fmt, limit=MAX_LAYER_FEATURES + 1 - read):
+            read += len(chunk)
+            vertices += chunk.vertices
+            if read > MAX_LAYER_FEATURES:
+                raise Unprocessable(
+                    f"The file holds more than {MAX_LAYER_FEATURES:,} features; split it."
+                )
+            if vertices > MAX_LAYER_VERTICES:
+                raise Unprocessable(
+                    f"The file holds more than {MAX_LAYER_VERTICES:,} vertices; "
+                    "simplify or split it."
+                )
             for piece in chunk.slices(INSERT_BATCH):
                 params = {
                     "srid": srid,
@@ -317,6 +331,7 @@ async def create_layer(
         )
         name, kind = _layer_form(upload.fields)
         fmt = await asyncio.to_thread(sniff_layer_format, upload.path)
+        await asyncio.to_thread(refuse_unsafe_content, upload.path, fmt)
         path = await asyncio.to_thread(gdal_path, upload.path, fmt, workdir, max_bytes=max_bytes)
         sources = await asyncio.to_thread(describe_sources, path, fmt)
         layer = ReferenceLayer(

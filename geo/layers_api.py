@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from corps.auth.actor import Actor, CurrentActor, Role, require_roles
 from corps.db import SessionDep
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
 from geo.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
@@ -88,7 +88,7 @@ async def get_layer_features(
     session: SessionDep,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=MAX_FEATURES_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """A page of the layer's features as GeoJSON (properties: name, area_m2, attributes)."""
     body = await layer_features_geojson(session, layer_id, limit=limit, offset=offset)

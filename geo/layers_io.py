@@ -14,13 +14,19 @@ import orjson
 import pyogrio
 import pyogrio.errors
 import pyogrio.raw
+import shapely
 
 from corps.errors import Unprocessable
+from geo.layer_safety import lock_down_gdal
 from geo.layer_upload import (
     LayerFormat,
 )
 
+lock_down_gdal()
+
 READ_CHUNK = 5000
+MAX_LAYER_FEATURES = 250_000
+MAX_LAYER_VERTICES = 10_000_000
 GDAL_ERRORS = (
     pyogrio.errors.DataSourceError,
     pyogrio.errors.DataLayerError,
@@ -65,6 +71,7 @@ class FeatureBatch:
     wkbs: list[bytes | None] = field(default_factory=list)
     names: list[str | None] = field(default_factory=list)
     properties: list[str] = field(default_factory=list)
+    vertices: int = 0
 
     def __len__(self) -> int:
         return len(self.wkbs)
@@ -149,22 +156,28 @@ def read_features(
         batch.wkbs.append(bytes(wkb) if wkb is not None else None)
         batch.names.append(str(label).strip()[:300] or None if label is not None else None)
         batch.properties.append(orjson.dumps(props).decode())
+    batch.vertices = int(
+        shapely.get_num_coordinates(shapely.from_wkb(batch.wkbs, on_invalid="ignore")).sum()
+    )
     return batch
 
 
-async def read_feature_chunks(source: LayerSource, fmt: LayerFormat) -> AsyncIterator[FeatureBatch]:
-    """A source's features in worker-thread reads: in chunks where GDAL seeks cheaply."""
+async def read_feature_chunks(
+    source: LayerSource, fmt: LayerFormat, *, limit: int
+) -> AsyncIterator[FeatureBatch]:
+    """At most `limit` of a source's features, in worker-thread reads of bounded chunks."""
     if fmt not in (LayerFormat.shapefile, LayerFormat.gpkg):
         # The GeoJSON and KML drivers parse the whole file on every open, so read it once.
-        yield await asyncio.to_thread(read_features, source, fmt)
+        yield await asyncio.to_thread(read_features, source, fmt, limit=max(limit, 1))
         return
     skip = 0
-    while True:
-        batch = await asyncio.to_thread(read_features, source, fmt, skip=skip, limit=READ_CHUNK)
+    while skip < limit:
+        size = min(READ_CHUNK, limit - skip)
+        batch = await asyncio.to_thread(read_features, source, fmt, skip=skip, limit=size)
         yield batch
-        if len(batch) < READ_CHUNK:
+        if len(batch) < size:
             return
-        skip += READ_CHUNK
+        skip += size
 
 
 def pick_name_field(fields: list[str]) -> int | None:

@@ -61,6 +61,8 @@ def settings(storage_dir: Path) -> Settings:
         storage_url=f"file://{storage_dir}",
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         login_failures_allowed=5,
+        # The whole suite signs in from one address; the per-address limit has its own test.
+        login_attempts_per_address=10_000,
     )
 
 

@@ -113,8 +113,16 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
         log.unlink(missing_ok=True)
 
 
+@dataclass
+class LiveWorker:
+    """A `corps worker` process and the file its output goes to."""
+
+    proc: asyncio.subprocess.Process
+    log: Path
+
+
 @asynccontextmanager
-async def live_worker(settings: Settings) -> AsyncIterator[None]:
+async def live_worker(settings: Settings, **extra: str) -> AsyncIterator[LiveWorker]:
     """Run `corps worker` until the block ends; its output is shown if the block fails."""
     log = _log_file("worker")
     with log.open("wb") as out:
@@ -123,18 +131,19 @@ async def live_worker(settings: Settings) -> AsyncIterator[None]:
             "-m",
             "corps",
             "worker",
-            env=process_env(settings),
+            env=process_env(settings, **extra),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
     failed = False
     try:
-        yield
+        yield LiveWorker(proc, log)
     except BaseException:
         failed = True
         raise
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
         if failed:
             _show_log("worker", log)

@@ -19,6 +19,7 @@ from cases.dossiers.map_svg import (
     locator_map_svg,
     overview_box,
     overview_map_svg,
+    region_box,
 )
 from cases.dossiers.pdf import render_pdf
 from cases.dossiers.pdf_evidence import thumbnails
@@ -31,13 +32,17 @@ async def _maps(session: AsyncSession, content: DossierContent, drawn: Drawn) ->
     world = await world_outline(session)
     box = overview_box([c.geometry for c in content.cases])
     if box is not None:
-        layers = MapLayers(box, await countries_in(session, box), world)
+        outlines, names = await countries_in(session, box)
+        layers = MapLayers(box, outlines, world, names=names)
         numbered = [(c.number, c.geometry) for c in content.cases]
         drawn.overview_svg = overview_map_svg(numbered, layers).svg
     for case in content.cases:
         case_box = locator_box(case.geometry)
         if case_box is not None:
-            layers = MapLayers(case_box, await countries_in(session, case_box), world)
+            region = region_box(case_box)
+            outlines, names = await countries_in(session, case_box)
+            regional, _ = await countries_in(session, region)
+            layers = MapLayers(case_box, outlines, regional, region, names)
             drawn.locators[case.id] = locator_map_svg(case.geometry, layers, f"case-{case.number}")
 
 

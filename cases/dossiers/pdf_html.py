@@ -28,7 +28,8 @@ from cases.dossiers.pdf_sections import (
 from geo.privacy import Level
 
 FONTS = (
-    '"DejaVu Sans", "Noto Sans", "Noto Naskh Arabic", "Noto Sans Arabic", "Noto Sans Hebrew", '
+    '"EJ Arabic", "DejaVu Sans", "Noto Sans", "Noto Naskh Arabic", "Noto Sans Arabic", '
+    '"Noto Sans Hebrew", '
     '"Noto Sans Devanagari", "Noto Sans Bengali", "Noto Sans Myanmar", "Noto Sans Thai", '
     '"Noto Sans Ethiopic", "Noto Sans CJK SC", sans-serif'
 )
@@ -43,14 +44,28 @@ LEVEL_TEXT = {
     "summaries are removed, timeline descriptions are redacted, and photos are re-encoded "
     "without their metadata (EXIF and GPS above all).",
 }
-CSS = f"""
+# DejaVu Sans has Arabic letters too, but Noto Naskh Arabic is the book face readers expect:
+# it takes the Arabic ranges (as "EJ Arabic", so no other character reaches it), DejaVu the rest.
+NOTO = "file:///usr/share/fonts/truetype/noto"  # fonts-noto-core, from scripts/bootstrap.sh
+ARABIC_RANGES = "U+0600-06FF, U+0750-077F, U+08A0-08FF, U+FB50-FDFF, U+FE70-FEFF"
+ARABIC_FACE = f"""
+@font-face {{ font-family: "EJ Arabic"; src: url("{NOTO}/NotoNaskhArabic-Regular.ttf");
+  unicode-range: {ARABIC_RANGES}; }}
+@font-face {{ font-family: "EJ Arabic"; font-weight: bold;
+  src: url("{NOTO}/NotoNaskhArabic-Bold.ttf"); unicode-range: {ARABIC_RANGES}; }}
+"""
+CSS = (
+    ARABIC_FACE
+    + f"""
 @page {{ size: A4; margin: 18mm 16mm 20mm;
   @bottom-center {{ content: "EJ Corps dossier · page " counter(page) " of " counter(pages);
                     font-family: {FONTS}; font-size: 8pt; color: #666; }} }}
 body {{ font-family: {FONTS}; font-size: 10pt; line-height: 1.35; color: #111; }}
 h1 {{ font-size: 26pt; margin: 30mm 0 2mm; line-height: 1.15; }}
 h2 {{ font-size: 15pt; margin: 0 0 3mm; border-bottom: 1.5px solid #a12a26; }}
-h3 {{ font-size: 11pt; margin: 5mm 0 2mm; color: #a12a26; }}
+h3 {{ font-size: 11pt; margin: 5mm 0 2mm; color: #a12a26; break-after: avoid; }}
+thead {{ display: table-header-group; }}
+.together {{ break-inside: avoid; }}
 section.case, section.map, section.summary, section.annex {{ break-before: page; }}
 table {{ border-collapse: collapse; width: 100%; }}
 th, td {{ text-align: start; vertical-align: top; padding: 1mm 1.5mm;
@@ -76,6 +91,7 @@ pre {{ font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; background: #
        padding: 2mm; white-space: pre-wrap; word-break: break-all; }}
 .custody {{ font-size: 8.5pt; }}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -154,7 +170,10 @@ def _facts(case: CaseSection, organizations: dict[str, str]) -> str:
 def _timeline(case: CaseSection) -> str:
     if not case.events:
         return "<p class='note'>No timeline events.</p>"
-    head = "<tr><th>Date</th><th>Kind</th><th>Remedy</th><th>Outcome</th><th>Description</th></tr>"
+    head = (
+        "<thead><tr><th>Date</th><th>Kind</th><th>Remedy</th><th>Outcome</th>"
+        "<th>Description</th></tr></thead>"
+    )
     rows = "".join(
         f"<tr><td>{t(e['occurred_on'])}</td><td>{t(words(e['kind']))}</td>"
         f"<td>{t(words(e['remedy']))}</td><td>{t(e['outcome'])}</td>"
@@ -196,7 +215,7 @@ def _evidence(
 ) -> str:
     if not case.evidence:
         return "<p class='note'>No evidence recorded.</p>"
-    head = "<tr><th>Item</th><th>SHA-256 of the original, capture, custody</th></tr>"
+    head = "<thead><tr><th>Item</th><th>SHA-256 of the original, capture, custody</th></tr></thead>"
     rows = []
     for item in case.evidence:
         sentence = custody_sentence(item, drawn.chains.get(item.id, []), month_only=month_only)
@@ -240,9 +259,18 @@ def _case(case: CaseSection, outcomes: dict[uuid.UUID, Outcome], drawn: Drawn, l
         f"<section class='case'><h2 dir='auto'>{case.number}. {t(case.reference)}: "
         f"{t(case.title)}</h2>{_facts(case, drawn.organizations)}{locator}{summary}"
         f"{_photos(case, drawn)}"
-        f"<h3>Timeline</h3>{_timeline(case)}"
-        f"<h3>Evidence</h3>{_evidence(case, outcomes, drawn, level == Level.public)}</section>"
+        + _keep_together(f"<h3>Timeline</h3>{_timeline(case)}", len(case.events) <= 8)
+        + _keep_together(
+            f"<h3>Evidence</h3>{_evidence(case, outcomes, drawn, level == Level.public)}",
+            len(case.evidence) <= 3,
+        )
+        + "</section>"
     )
+
+
+def _keep_together(html: str, small: bool) -> str:
+    """A heading and a short table on one page, never the heading alone at a page's foot."""
+    return f"<div class='together'>{html}</div>" if small else html
 
 
 def dossier_html(

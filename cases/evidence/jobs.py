@@ -10,6 +10,7 @@ from arq import cron
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases.evidence import sweeps  # noqa: F401 (registers the evidence sweeps)
 from cases.evidence.blobs import hold_blob
 from cases.evidence.custody import append_custody_event
 from cases.evidence.exif import PhotoFacts, read_photo, thumbnail

@@ -16,6 +16,7 @@ from cases.evidence.storage import (
     Claim,
     HashTally,
     StoredBlob,
+    StoredEntry,
     check_dossier_key,
     check_key,
     parse_s3_url,
@@ -142,3 +143,26 @@ class S3Storage:
     async def put_file(self, key: str, path: Path) -> None:
         """Upload a finished local file under key (S3 makes it visible only when complete)."""
         await obs.put_async(self._store, check_dossier_key(key), path)
+
+    async def temp_files(self) -> AsyncIterator[StoredEntry]:
+        """Unfinished uploads (`tmp/<uuid>`), for the sweep."""
+        async for entry in self._list(f"{TMP_PREFIX}/"):
+            yield replace(entry, key=entry.key.removeprefix(f"{TMP_PREFIX}/"))
+
+    async def remove_temp_file(self, name: str) -> None:
+        """Remove one temp object by its name, as temp_files gave it."""
+        if "/" in name or not name:
+            raise ValueError(f"not a temp object name: {name!r}")
+        await self._discard(f"{TMP_PREFIX}/{name}")
+
+    async def content_files(self) -> AsyncIterator[StoredEntry]:
+        """Every content-addressed object, by key, for the sweep."""
+        async for entry in self._list("sha256/"):
+            yield entry
+
+    async def _list(self, prefix: str) -> AsyncIterator[StoredEntry]:
+        async for batch in obs.list(self._store, prefix=prefix):
+            for meta in batch:
+                yield StoredEntry(
+                    str(meta["path"]), int(meta["size"]), meta["last_modified"].timestamp()
+                )

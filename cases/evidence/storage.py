@@ -46,6 +46,15 @@ Claim = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class StoredEntry:
+    """A file the store holds: its key (or, for a temp upload, its name), size and age."""
+
+    key: str
+    size: int
+    modified: float  # seconds since the epoch
+
+
+@dataclass(frozen=True)
 class StoredBlob:
     """What a put stream stored: its key, hash, size, whether it was already there, its head."""
 
@@ -69,6 +78,9 @@ class Storage(Protocol):
     async def delete(self, key: str) -> None: ...
     async def put_file(self, key: str, path: Path) -> None: ...
     def local_path(self, key: str) -> Path | None: ...
+    def temp_files(self) -> AsyncIterator[StoredEntry]: ...
+    async def remove_temp_file(self, name: str) -> None: ...
+    def content_files(self) -> AsyncIterator[StoredEntry]: ...
 
 
 def key_for(sha256_hex: str) -> str:
@@ -300,3 +312,36 @@ class FileStorage:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(final.parent)
+
+    async def temp_files(self) -> AsyncIterator[StoredEntry]:
+        """Unfinished uploads and copies (`tmp/*.part`), for the sweep."""
+        for entry in await asyncio.to_thread(_scan, self._tmp, "*.part"):
+            yield entry
+
+    async def remove_temp_file(self, name: str) -> None:
+        """Remove one temp file by its name, as temp_files gave it."""
+        if "/" in name or not name.endswith(".part"):
+            raise InvalidKey(f"not a temp file name: {name!r}")
+        await asyncio.to_thread(_unlink_durably, self._tmp / name)
+
+    async def content_files(self) -> AsyncIterator[StoredEntry]:
+        """Every content-addressed file, by key, for the sweep."""
+        root = self.root / _EVIDENCE
+        for entry in await asyncio.to_thread(_scan, root, "??/??/*"):
+            if _HEX_RE.fullmatch(entry.key.rsplit("/", 1)[-1]):
+                yield replace(entry, key=f"{_EVIDENCE}/{entry.key}")
+
+
+def _scan(directory: Path, pattern: str) -> list[StoredEntry]:
+    """Files under directory matching pattern, keyed by their path relative to it."""
+    found = []
+    for path in directory.glob(pattern):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue  # removed while we looked
+        if path.is_file() and not path.is_symlink():
+            found.append(
+                StoredEntry(path.relative_to(directory).as_posix(), info.st_size, info.st_mtime)
+            )
+    return found

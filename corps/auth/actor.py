@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select, text
 
 from corps.auth.session import session_token
-from corps.auth.tokens import read_token
+from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep
 from corps.errors import Forbidden, Unauthorized
 from corps.viewer import Viewer, adopt_viewer
@@ -65,16 +65,18 @@ async def current_actor(
     token = token or session_token(request)
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
-    user_id = read_token(request.app.state.settings, token)
+    claims = read_claims(request.app.state.settings, token)
     # One round trip: the active user, named the transaction's viewer by the database.
     user = (
-        await session.scalars(select(User).from_statement(SIGN_IN_AS), {"user_id": user_id})
+        await session.scalars(select(User).from_statement(SIGN_IN_AS), {"user_id": claims.user_id})
     ).first()
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    request.state.user_id = str(user.id)  # for the request's log line (corps/logs.py)
+    check_not_revoked(claims.issued_ms, user.credentials_changed_at)
     actor = Actor(
         user_id=user.id,
         email=user.email,

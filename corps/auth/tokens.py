@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -22,6 +23,7 @@ def issue_token(settings: Settings, user_id: uuid.UUID) -> tuple[str, int]:
         "sub": str(user_id),
         "aud": AUDIENCE,
         "iat": now,
+        "iat_ms": int(now.timestamp() * 1000),  # finer than iat: revocation may be this second
         "exp": now + timedelta(seconds=lifetime),
         "jti": uuid.uuid4().hex,
     }
@@ -30,6 +32,19 @@ def issue_token(settings: Settings, user_id: uuid.UUID) -> tuple[str, int]:
 
 def read_token(settings: Settings, token: str) -> uuid.UUID:
     """Return the user id a valid token names, or raise 401."""
+    return read_claims(settings, token).user_id
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: whose it is and when it was issued (ms since the epoch)."""
+
+    user_id: uuid.UUID
+    issued_ms: int
+
+
+def read_claims(settings: Settings, token: str) -> TokenClaims:
+    """Return the claims of a valid token, or raise 401."""
     try:
         claims = jwt.decode(
             token,
@@ -38,9 +53,22 @@ def read_token(settings: Settings, token: str) -> uuid.UUID:
             audience=AUDIENCE,
             options={"require": ["sub", "exp", "aud"]},
         )
-        return uuid.UUID(claims["sub"])
-    except (jwt.PyJWTError, ValueError) as exc:
+        issued = claims.get("iat_ms", int(claims.get("iat", 0)) * 1000)
+        return TokenClaims(uuid.UUID(claims["sub"]), int(issued))
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise Unauthorized(
             "The access token is missing, expired or invalid.",
             headers={"WWW-Authenticate": "Bearer"},
         ) from exc
+
+
+def check_not_revoked(issued_ms: int, credentials_changed_at: datetime | None) -> None:
+    """Raise 401 when the token predates the user's last password, role or account change."""
+    if credentials_changed_at is None:
+        return
+    if issued_ms < int(credentials_changed_at.timestamp() * 1000):
+        raise Unauthorized(
+            "This session has ended: the account's password, role or status changed. "
+            "Sign in again.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -53,9 +53,11 @@ class CliError(Exception):
     """An expected failure: printed as one line on stderr, exit code 2."""
 
 
-def exit_codes(*extra: str, ok: str = "done") -> str:
-    """An epilog listing a command's exit codes (0 and 2 always; `extra` in between)."""
-    lines = [f"0  {ok}", *extra, "2  error (bad input or setting, unreachable service)"]
+def exit_codes(
+    *extra: str, ok: str = "done", error: str = "error (bad input or setting, unreachable service)"
+) -> str:
+    """An epilog listing a command's exit codes: 0, then `extra` ("1  ..."), then 2."""
+    lines = [f"0  {ok}", *extra, f"2  {error}"]
     return "\b\nExit codes:\n" + "\n".join(f"  {line}" for line in lines)
 
 

@@ -31,6 +31,7 @@ async def sign_in(
         request.app.state.settings,
         email=form.username,
         password=form.password,
+        client=request.client.host if request.client else "unknown",
     )
 
 

@@ -32,3 +32,5 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = created_at_column()
+    # A password change, role change or deactivation ends every token issued before it.
+    credentials_changed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from corps.audit import append_audit, append_audit_independently
+from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
-from corps.auth.passwords import hash_password, verify_password
+from corps.auth.passwords import (
+    hash_password,
+    hash_password_off_loop,
+    verify_password_off_loop,
+)
+from corps.auth.throttle import SignInThrottle
 from corps.auth.tokens import issue_token
-from corps.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from corps.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
@@ -51,12 +55,19 @@ async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
     if await session.get(Organization, organization_id) is None:
         raise NotFound("No such organization.")
     email = str(body.email).strip()
-    if await user_id_for_email(session, email):
-        raise Conflict("A user with this email already exists.")
+    taken = await organization_of_email(session, email)
+    if taken is not None:
+        if actor.role == Role.admin or taken == actor.organization_id:
+            raise Conflict("A user with this email already exists.")
+        # Not confirmed to someone who cannot see the other organization's people.
+        msg = "this email cannot be registered by your organization; a corps admin can help"
+        raise Unprocessable(
+            f"email: {msg}.", extra={"errors": [{"loc": ["body", "email"], "msg": msg}]}
+        )
     user = User(
         email=email,
         name=body.name,
-        password_hash=hash_password(body.password),
+        password_hash=await hash_password_off_loop(body.password),
         role=body.role.value,
         organization_id=organization_id,
     )
@@ -100,17 +111,23 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     if actor.role == Role.org_admin and Role(user.role) not in ORG_ADMIN_GRANTS:
         raise Forbidden("An org_admin may not change a corps-level user.")
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    revokes = False
     if "role" in changes:
         _check_grant(actor, body.role or Role(user.role))
+        revokes = user.role != Role(changes["role"]).value
         user.role = Role(changes["role"]).value
     if "name" in changes:
         user.name = changes["name"]
     if "active" in changes:
         if user.id == actor.user_id and not changes["active"]:
             raise Conflict("You cannot deactivate yourself.")
+        revokes = revokes or (user.active and not changes["active"])
         user.active = changes["active"]
     if "password" in changes:
-        user.password_hash = hash_password(changes["password"])
+        user.password_hash = await hash_password_off_loop(changes["password"])
+        revokes = True
+    if revokes:  # every token and session issued before now stops working
+        user.credentials_changed_at = datetime.now(UTC)
     await session.flush()
     await append_audit(
         session,
@@ -123,48 +140,60 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     return user
 
 
-async def user_id_for_email(session: AsyncSession, email: str) -> uuid.UUID | None:
-    """The id of the user an email names, in any organization (sign-in, taken emails)."""
-    found: uuid.UUID | None = await session.scalar(
-        text("SELECT ej_user_id_for_email(:email)"), {"email": email}
-    )
-    return found
+async def user_for_email(session: AsyncSession, email: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The id and organization of the user an email names, in any organization.
+
+    Through a definer function: sign-in and taken emails must look across organizations,
+    which row-level security hides.
+    """
+    row = (
+        await session.execute(
+            text("SELECT id, organization_id FROM ej_user_for_email(:email)"), {"email": email}
+        )
+    ).first()
+    return (row.id, row.organization_id) if row else None
 
 
-def _throttle_key(email: str) -> str:
-    return "ejcorps:login-failures:" + hashlib.sha256(email.lower().encode()).hexdigest()
+async def organization_of_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The organization of the user an email names, if any."""
+    found = await user_for_email(session, email)
+    return found[1] if found else None
 
 
 async def authenticate(
-    session: AsyncSession, redis: Redis, settings: Settings, *, email: str, password: str
+    session: AsyncSession,
+    redis: Redis,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    client: str,
 ) -> TokenResponse:
-    """Exchange email and password for a token; the same 401 for unknown email and bad password."""
-    key = _throttle_key(email.strip())
-    failures = int(await redis.get(key) or 0)
-    if failures >= settings.login_failures_allowed:
-        ttl = await redis.ttl(key)
-        raise TooManyRequests(
-            "Too many failed sign-ins for this account; try again later.",
-            headers={"Retry-After": str(max(int(ttl), 1))},
-        )
-    await set_viewer(session, Viewer.signing_in(await user_id_for_email(session, email.strip())))
+    """Exchange email and password for a token; the same 401 for unknown email and bad password.
+
+    Sign-in is the one service that commits: it holds no connection while Argon2 runs, and a
+    failure's audit entry is committed on the request's own connection, not a second one.
+    """
+    throttle = SignInThrottle(redis, settings, email=email, client=client)
+    await throttle.admit()
+    found = await user_for_email(session, email.strip())
+    await set_viewer(session, Viewer.signing_in(found[0] if found else None))
     user = await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    ok = verify_password(password, user.password_hash if user else None)
+    await session.commit()  # give the connection back while the password is checked
+    ok = await verify_password_off_loop(password, user.password_hash if user else None)
     if not ok or user is None or not user.active:
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, settings.login_failure_window_s, nx=True)
-            await pipe.execute()
-        await append_audit_independently(
+        await throttle.failed()
+        await append_audit(
             session,
             None,
             "auth.login_failed",
             object_type="user",
             object_id=user.id if user else None,
-            details={"known_user": user is not None, "attempt": failures + 1},
+            details={"known_user": user is not None, "attempt": throttle.attempt},
         )
+        await session.commit()
         raise Unauthorized("Wrong email or password.", headers={"WWW-Authenticate": "Bearer"})
-    await redis.delete(key)
+    await throttle.succeeded()
     token, lifetime = issue_token(settings, user.id)
     return TokenResponse(access_token=token, expires_in=lifetime)
 
@@ -220,11 +249,12 @@ async def change_own_password(
 ) -> User:
     """Change the actor's own password after checking the current one (403 when wrong)."""
     user = await session.get(User, actor.user_id)
-    if user is None or not verify_password(current_password, user.password_hash):
+    if user is None or not await verify_password_off_loop(current_password, user.password_hash):
         raise Forbidden("The current password is wrong.")
     if current_password == new_password:
         raise Conflict("The new password must differ from the current one.")
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_off_loop(new_password)
+    user.credentials_changed_at = datetime.now(UTC)  # other sessions and tokens end
     await session.flush()
     await append_audit(
         session,

@@ -34,7 +34,12 @@ async def start_session(
     require_web_header(request)  # no login CSRF: a foreign page cannot sign a browser in
     settings = request.app.state.settings
     issued = await service.authenticate(
-        session, request.app.state.arq, settings, email=form.username, password=form.password
+        session,
+        request.app.state.arq,
+        settings,
+        email=form.username,
+        password=form.password,
+        client=request.client.host if request.client else "unknown",
     )
     set_session_cookie(response, settings, issued.access_token, issued.expires_in)
     response.headers["Cache-Control"] = "no-store"

@@ -8,7 +8,7 @@ runs this migration, used by migrations and tests' factories, never by the servi
 policy that sees every row, which the few SECURITY DEFINER functions here rely on.
 
 Revision ID: 0010
-Revises: 0070
+Revises: 0030
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010"
-down_revision = "0070"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
@@ -61,10 +61,12 @@ BEGIN
   END IF;
 END $$;
 
--- Sign-in knows only an email: the id of the user it names, and nothing else.
-CREATE OR REPLACE FUNCTION ej_user_id_for_email(email text) RETURNS uuid
+-- Sign-in knows only an email: the user it names and their organization, nothing else
+-- (a taken email is told apart from one taken in another organization).
+CREATE OR REPLACE FUNCTION ej_user_for_email(email text)
+RETURNS TABLE (id uuid, organization_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS
-$$ SELECT u.id FROM users u WHERE lower(u.email) = lower($1) $$;
+$$ SELECT u.id, u.organization_id FROM users u WHERE lower(u.email) = lower($1) $$;
 
 -- The audit chain is one chain across organizations: every writer needs its head, and
 -- each dossier's manifest anchors it.
@@ -116,7 +118,7 @@ DROP_FUNCTIONS = [
     "ej_campaign_sizes(uuid[])",
     "ej_audit_append(timestamptz, uuid, uuid, text, text, text, jsonb, text, text)",
     "ej_audit_head()",
-    "ej_user_id_for_email(text)",
+    "ej_user_for_email(text)",
     "ej_sign_in_as(uuid)",
     "ej_case_in_campaign(uuid)",
     "ej_viewer_corps_wide()",

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.app import create_app
 from corps.settings import Settings
 from geo import features
+from geo.layer_safety import GDAL_LOCKDOWN, lock_down_gdal
 from tests.factories import Person, make_case, make_org, make_person
 from tests.live import live_server
 
@@ -371,11 +372,16 @@ def read_with_gdal(
     which replaces it), so the token goes through curl's bearer authentication instead.
     """
     token = person.headers["Authorization"].removeprefix("Bearer ")
-    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token})
+    # The server's own lockdown (no network for uploaded files) binds this test process too.
+    unlocked = {option: None for option in GDAL_LOCKDOWN}
+    pyogrio.set_gdal_config_options(
+        {**unlocked, "GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token}
+    )
     try:
         return pyogrio.raw.read(f"OAPIF:{url}", layer="cases", **options)
     finally:
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+        lock_down_gdal()
 
 
 async def test_gdal_reads_the_collection_through_its_oapif_driver(

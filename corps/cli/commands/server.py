@@ -26,7 +26,10 @@ def serve(
     """Serve the HTTP API with uvicorn (reads every EJ_* setting)."""
     import uvicorn
 
-    load_settings()  # a refused setting is one line here, not a traceback inside uvicorn
+    from corps.logs import configure_logging
+
+    # a refused setting is one line here, not a traceback inside uvicorn
+    configure_logging(load_settings())
     uvicorn.run(
         "corps.main:app",
         host=host,
@@ -34,7 +37,8 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=True,
-        log_level="info",
+        log_config=None,  # our handler (corps/logs.py): JSON lines, or EJ_LOG_FORMAT=text
+        access_log=False,  # corps.request logs each request by route, without the query
     )
 
 
@@ -59,11 +63,11 @@ def worker(
             raise typer.Exit(1)
         typer.echo(f"worker alive: heartbeat {age:.0f} s ago")
         return
-    from arq.worker import Worker
+    from corps.logs import configure_logging
+    from corps.worker import run
 
-    from corps.jobs import worker_settings
-
-    Worker(**worker_settings()).run()
+    configure_logging(settings)
+    run()  # reconnects to Redis with back-off instead of exiting (finding 13)
 
 
 async def heartbeat_age(redis_url: str) -> float | None:
