@@ -152,6 +152,20 @@ def is_data_error(exc: DBAPIError) -> bool:
     return False
 
 
+def data_error_response(request: Request, exc: DBAPIError) -> JSONResponse:
+    """422 for a value PostgreSQL cannot hold: the client's input, not a fault of the server.
+
+    The database's message is not shown: it may quote internals.
+    """
+    log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+    return problem_response(
+        422,
+        "validation-error",
+        "Invalid input",
+        "A value in the request is out of range or malformed.",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error of the app as problem+json."""
 
@@ -189,13 +203,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # fault of the server. The database's message is not shown: it may quote internals.
         if not is_data_error(exc):
             return await _unhandled(request, exc)
-        log.info("data error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return problem_response(
-            422,
-            "validation-error",
-            "Invalid input",
-            "A value in the request is out of range or malformed.",
-        )
+        return data_error_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

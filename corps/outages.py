@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
-from corps.errors import problem_response
+from corps.errors import data_error_response, is_data_error, problem_response
 
 log = logging.getLogger("corps.outages")
 RETRY_AFTER_S = 5
@@ -56,10 +56,6 @@ class Outage:
     title: str
     detail: str
     retry_after: int | None
-
-
-class StorageFull(Exception):
-    """The store has no room for what was sent; nothing of it was kept."""
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -102,9 +98,7 @@ def _redis() -> Outage:
 def classify(exc: BaseException) -> Outage | None:
     """The outage an exception stands for, or None when it is a fault of the server itself."""
     for item in _chain(exc):
-        if isinstance(item, StorageFull) or (
-            isinstance(item, OSError) and item.errno in DISK_FULL_ERRNOS
-        ):
+        if isinstance(item, OSError) and item.errno in DISK_FULL_ERRNOS:
             return Outage(
                 507,
                 "insufficient-storage",
@@ -166,6 +160,8 @@ def install_outage_handlers(app: FastAPI) -> None:
                 exc,
             )
             return response
+        if isinstance(exc, sa_exc.DBAPIError) and is_data_error(exc):
+            return data_error_response(request, exc)
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(
             500,
@@ -175,8 +171,7 @@ def install_outage_handlers(app: FastAPI) -> None:
         )
 
     for kind in (
-        OSError,  # includes ConnectionError and TimeoutError
-        StorageFull,
+        OSError,  # includes ConnectionError, TimeoutError and a full disk (ENOSPC)
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
         redis.exceptions.RedisError,

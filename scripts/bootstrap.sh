@@ -103,9 +103,10 @@ ENV
 }
 
 # WeasyPrint (dossier PDFs) needs Pango and HarfBuzz, and fonts for every script we print;
+# `ogrinfo` (gdal-bin) is how GIS users reach the OGC API (the documented line is tested);
 # `pdftoppm` (poppler-utils) rasters dossier pages in tests; `zip` is the benchmark's baseline;
 # Node and npm build the web app (Chromium, checked below, runs its tests).
-SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core poppler-utils zip"
+SYSTEM_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-noto-core gdal-bin poppler-utils zip"
 ensure_system_packages() {
   local missing=""
   for pkg in $SYSTEM_PACKAGES; do

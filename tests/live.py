@@ -72,8 +72,10 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveServer]:
-    """Run `corps serve` on a free port until the block ends."""
+async def live_server(
+    settings: Settings, *, workers: int = 1, **extra: str
+) -> AsyncIterator[LiveServer]:
+    """Run `corps serve` on a free port until the block ends (one process: its memory is ours)."""
     port = free_port()
     log = _log_file("server")
     with log.open("wb") as out:
@@ -84,6 +86,8 @@ async def live_server(settings: Settings, **extra: str) -> AsyncIterator[LiveSer
             "serve",
             "--port",
             str(port),
+            "--workers",
+            str(workers),
             env=process_env(settings, **extra),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,

@@ -123,26 +123,29 @@ def verify_annex(dossier_id: str, signer: dict[str, Any], anchors: dict[str, Any
     steps = [
         (
             "Get the corps' public keys, once, from the corps' own site (no login):",
-            "curl -o keys.json https://&lt;corps address&gt;/api/v1/dossiers/signing-keys",
+            "curl -o keys.json https://<corps address>/api/v1/dossiers/signing-keys",
         ),
         (
             "Check the whole bundle, offline: the signature, every file's SHA-256, and every "
             "chain of custody:",
-            f"corps verify-dossier ejcorps-dossier-{t(dossier_id)}.zip --key keys.json",
+            f"corps verify-dossier ejcorps-dossier-{dossier_id}.zip --key keys.json",
         ),
         (
             "Without EJ Corps installed, check each file's hash with the tools of any computer:",
-            "unzip ejcorps-dossier-…zip -d dossier &amp;&amp; cd dossier &amp;&amp; "
-            "sha256sum -c manifest.sha256",
+            "unzip ejcorps-dossier-….zip -d dossier && cd dossier && sha256sum -c manifest.sha256",
         ),
         (
-            "And the signature itself with OpenSSL 3 (the key as PEM from keys.json, the "
-            'signature decoded from manifest.sig\'s "signature"):',
+            "And the signature itself with OpenSSL 3, from the signing key's public_key_pem in "
+            "keys.json and the base64 signature in manifest.sig:",
+            "python3 -c \"import json, base64; s = json.load(open('manifest.sig')); "
+            "k = [k for k in json.load(open('keys.json'))['keys'] if k['key_id'] == s['key_id']]; "
+            "open('corps-key.pem', 'w').write(k[0]['public_key_pem']); "
+            "open('manifest.sig.bin', 'wb').write(base64.b64decode(s['signature']))\"\n"
             "openssl pkeyutl -verify -pubin -inkey corps-key.pem -rawin "
             "-in manifest.json -sigfile manifest.sig.bin",
         ),
     ]
-    items = "".join(f"<li>{t(text)}<pre>{command}</pre></li>" for text, command in steps)
+    items = "".join(f"<li>{t(text)}<pre>{t(command)}</pre></li>" for text, command in steps)
     return (
         "<section class='annex'><h2>Annex: How to verify this dossier</h2>"
         "<p>This PDF is one file of a ZIP bundle. The bundle's <code>manifest.json</code> lists "

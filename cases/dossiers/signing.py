@@ -54,6 +54,7 @@ class PublicKey:
             "key_id": self.key_id,
             "algorithm": ALGORITHM,
             "public_key": self.public_key,
+            "public_key_pem": public_pem(self),
             "signer": self.signer,
             "valid_from": _iso(self.valid_from),
             "valid_until": _iso(self.valid_until) if self.valid_until else None,

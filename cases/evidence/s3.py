@@ -144,6 +144,10 @@ class S3Storage:
         """Upload a finished local file under key (S3 makes it visible only when complete)."""
         await obs.put_async(self._store, check_dossier_key(key), path)
 
+    async def free_bytes(self) -> int | None:
+        """Object storage has no free-space figure to report."""
+        return None
+
     async def temp_files(self) -> AsyncIterator[StoredEntry]:
         """Unfinished uploads (`tmp/<uuid>`), for the sweep."""
         async for entry in self._list(f"{TMP_PREFIX}/"):

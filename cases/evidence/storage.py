@@ -81,6 +81,7 @@ class Storage(Protocol):
     def temp_files(self) -> AsyncIterator[StoredEntry]: ...
     async def remove_temp_file(self, name: str) -> None: ...
     def content_files(self) -> AsyncIterator[StoredEntry]: ...
+    async def free_bytes(self) -> int | None: ...
 
 
 def key_for(sha256_hex: str) -> str:
@@ -312,6 +313,11 @@ class FileStorage:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(final.parent)
+
+    async def free_bytes(self) -> int | None:
+        """Bytes free for this store's files (for /health)."""
+        info = await asyncio.to_thread(os.statvfs, self.root)
+        return info.f_bavail * info.f_frsize
 
     async def temp_files(self) -> AsyncIterator[StoredEntry]:
         """Unfinished uploads and copies (`tmp/*.part`), for the sweep."""

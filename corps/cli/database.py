@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -110,27 +111,37 @@ def describe(settings: Settings) -> str:
     return f"database {target.name} on {target.host}:{target.port} ({roles})"
 
 
+def alembic_config() -> Any:
+    """Alembic's configuration for the migrations beside the code (a checkout) or in the
+    current folder (an installed package, as in the container image)."""
+    from alembic.config import Config
+
+    for root in (PROJECT_ROOT, Path.cwd()):
+        if (root / "migrations" / "env.py").is_file():
+            ini = root / "alembic.ini"
+            config = Config(str(ini)) if ini.is_file() else Config()
+            config.set_main_option("script_location", str(root / "migrations"))
+            return config
+    raise CliError(
+        "cannot find the migrations (migrations/env.py) beside the code or in the current "
+        "folder; run corps from the project's folder"
+    )
+
+
 def run_migrations(database_url: str | None = None) -> None:
     """Upgrade the database schema to the newest revision."""
     from alembic import command
-    from alembic.config import Config
 
-    settings = get_settings()
-    database_url = database_url or migration_url(settings)
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    config.attributes["database_url"] = database_url
+    config = alembic_config()
+    config.attributes["database_url"] = database_url or migration_url(get_settings())
     command.upgrade(config, "head")
 
 
 def head_revision() -> str:
     """The newest migration revision in this installation."""
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return str(ScriptDirectory.from_config(config).get_current_head())
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
 
 
 async def current_revision(conn: AsyncConnection) -> str | None:

@@ -6,14 +6,17 @@ import asyncio
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
 
 from corps.app import create_app
+from corps.jobs import HEARTBEAT_KEY
 from corps.settings import Settings
 
 
@@ -73,7 +76,12 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     server.stop()
 
 
-async def test_health_is_ok_with_the_postgis_version(client: httpx.AsyncClient) -> None:
+async def test_health_is_ok_with_the_postgis_version(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    redis = Redis.from_url(settings.redis_url)
+    await redis.set(HEARTBEAT_KEY, str(time.time()))  # a worker is alive
+    await redis.aclose()
     response = await client.get("/health")
     assert response.status_code == 200
     body = response.json()

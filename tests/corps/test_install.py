@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from corps.cli.base import CliError
 from corps.settings import Settings
 from tests.corps.cli_run import corps_env, run_corps, run_corps_in_terminal
 from tests.factories import make_org, unique
@@ -211,3 +214,17 @@ async def test_create_user_prompts_twice_and_hides_the_password(
     assert seen.count("Password for") == 1 and "confirmation" in seen.lower()
     assert "typed-secret-pass-1" not in seen  # never echoed
     assert await _can_sign_in(client, email, "typed-secret-pass-1")
+
+
+def test_an_installed_package_finds_the_migrations_in_its_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from corps.cli import database
+
+    checkout_head = database.head_revision()
+    monkeypatch.setattr(database, "PROJECT_ROOT", tmp_path)  # as in site-packages
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the image's WORKDIR /app
+    assert database.head_revision() == checkout_head
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CliError, match="cannot find the migrations"):
+        database.head_revision()

@@ -34,10 +34,18 @@ def built_app() -> Path:
 
 
 @pytest.fixture(scope="session")
-async def server(settings: Settings, migrated: None, built_app: Path) -> AsyncIterator[LiveServer]:
+async def server(
+    settings: Settings, migrated: None, built_app: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[LiveServer]:
     """One API server process (with a worker) serving the app for every browser test."""
-    async with live_server(settings) as live, live_worker(settings):
-        yield live
+    from cases.dossiers.signing import init_key
+
+    key_dir = tmp_path_factory.mktemp("web-keys")
+    init_key(key_dir, "EJ Corps (web tests)")
+    with pytest.MonkeyPatch.context() as env:  # the child processes sign with this key
+        env.setenv("EJ_SIGNING_KEY_DIR", str(key_dir))
+        async with live_server(settings) as live, live_worker(settings):
+            yield live
 
 
 @pytest.fixture(scope="session")
@@ -97,10 +105,17 @@ class Session:
         ]
 
     async def check_page(self, name: str) -> None:
-        """Screenshot the page and assert axe finds nothing serious."""
-        await self.screenshot(name)
-        violations = await self.axe()
-        assert not violations, json.dumps(violations, indent=1)
+        """Screenshot the page at 360 and 1280 px; axe finds nothing serious at either width."""
+        start = self.page.viewport_size or PHONE
+        for viewport in (PHONE, DESK) if start["width"] <= PHONE["width"] else (DESK, PHONE):
+            await self.page.set_viewport_size(viewport)  # type: ignore[arg-type]
+            await self.page.wait_for_timeout(150)  # let the layout (and a map) settle
+            await self.screenshot(name)
+            violations = await self.axe()
+            assert not violations, f"{name} at {viewport['width']} px: " + json.dumps(
+                violations, indent=1
+            )
+        await self.page.set_viewport_size(start)  # type: ignore[arg-type]
 
     def assert_only_own_host(self) -> None:
         own = urlsplit(self.server.url).netloc
@@ -130,8 +145,10 @@ async def open_session(browser: Browser, server: LiveServer) -> AsyncIterator[Op
         return session
 
     yield make
-    for s in sessions:
+    for i, s in enumerate(sessions):
         print("\n".join(s.console))  # shown when a test fails
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await s.page.screenshot(path=str(SCREENSHOTS / f"last-session-{i}.png"), full_page=True)
         await s.context.close()
     for s in sessions:
         s.assert_only_own_host()

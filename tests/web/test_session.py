@@ -76,6 +76,20 @@ async def test_bearer_tokens_need_no_header(
     assert response.status_code == 422  # the body is checked, not a CSRF header
 
 
+async def test_the_cookie_is_revoked_like_a_token(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    person = await make_person(db, settings, "paralegal")
+    admin = await make_person(db, settings, "admin")
+    await start_session(client, person.email, PASSWORD)
+    assert (await client.get("/api/v1/me")).status_code == 200
+    changed = await client.patch(
+        f"/api/v1/users/{person.id}", json={"role": "org_admin"}, headers=admin.headers
+    )
+    assert changed.status_code == 200
+    assert (await client.get("/api/v1/me")).status_code == 401
+
+
 async def test_sign_out_ends_the_session(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
@@ -123,6 +137,8 @@ async def test_change_own_password(
     assert changed.status_code == 204
     assert f"{SESSION_COOKIE}=" in changed.headers["set-cookie"]  # the browser stays signed in
     assert (await client.get("/api/v1/me")).status_code == 200
+    # every other session and token of the user has ended
+    assert (await client.get("/api/v1/me", headers=person.headers)).status_code == 401
     client.cookies.clear()
     assert (await start_session(client, person.email, PASSWORD)).status_code == 401
     assert (await start_session(client, person.email, new)).status_code == 200

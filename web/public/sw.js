@@ -2,10 +2,19 @@
 // (case data waits in IndexedDB, and the outbox sends what was recorded offline).
 const SHELL = "ejcorps-shell-v1";
 
+// The shell: the page and the scripts and styles it names (the map's code is cached when
+// first used).
+async function cacheShell() {
+  const cache = await caches.open(SHELL);
+  const page = await fetch("/", { cache: "no-cache" });
+  const html = await page.clone().text();
+  const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.put("/", page);
+  await cache.addAll([...new Set(assets), "/icon.svg", "/manifest.webmanifest"]);
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches.open(SHELL).then((cache) => cache.addAll(["/", "/icon.svg", "/manifest.webmanifest"])),
-  );
+  event.waitUntil(cacheShell());
   self.skipWaiting();
 });
 

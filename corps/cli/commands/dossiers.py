@@ -1,9 +1,110 @@
-"""`corps keys`, `verify-dossier` and `verify-audit`; their code is in corps/keys_cli.py."""
+"""`corps keys init|list`, `corps verify-dossier FILE [--key FILE|URL]`, `corps verify-audit`."""
 
 from __future__ import annotations
 
-from corps.cli.base import app, exit_codes
-from corps.keys_cli import keys_app, verify_audit, verify_dossier
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from corps.cli.base import CliError, app, exit_codes
+
+keys_app = typer.Typer(
+    help="The corps' Ed25519 keys that sign every dossier.", no_args_is_help=True
+)
+
+
+@keys_app.command("init")
+def keys_init(
+    rotate: Annotated[
+        bool, typer.Option(help="Make a new key and end the current key's validity now.")
+    ] = False,
+    signer: Annotated[
+        str | None, typer.Option(help="Who signs, as verifiers will read it (EJ_SIGNER_NAME).")
+    ] = None,
+) -> None:
+    """Make the signing key in EJ_SIGNING_KEY_DIR (outside the database); --rotate replaces it."""
+    from cases.dossiers.settings import dossier_settings
+    from cases.dossiers.signing import SigningKeyError, init_key
+
+    settings = dossier_settings()
+    try:
+        key = init_key(settings.signing_key_dir, signer or settings.signer_name, rotate=rotate)
+    except (SigningKeyError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    typer.echo(f"signing key {key.key_id} ({key.signer}) in {settings.signing_key_dir}")
+    typer.echo("public keys: GET /api/v1/dossiers/signing-keys, or keys.json in that directory")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The published keys with their validity."""
+    from cases.dossiers.settings import dossier_settings
+    from cases.dossiers.signing import SigningKeyError, published_keys
+
+    try:
+        keys = published_keys(dossier_settings().signing_key_dir)
+    except SigningKeyError as exc:
+        raise CliError(str(exc)) from exc
+    for key in keys:
+        shown = key.as_json()
+        typer.echo(
+            f"{shown['key_id']}  {shown['signer']}  from {shown['valid_from']}  "
+            f"until {shown['valid_until'] or 'now (in use)'}"
+        )
+
+
+def verify_dossier(
+    file: Annotated[Path, typer.Argument(help="The dossier ZIP to check.")],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="The corps' public keys: a file (keys.json, the signing-keys answer, a PEM key) "
+            "or the URL of GET /api/v1/dossiers/signing-keys, fetched once."
+        ),
+    ] = None,
+    expect_sha256: Annotated[
+        str | None,
+        typer.Option(help="The bundle's SHA-256 as the server reported it (X-Dossier-SHA256)."),
+    ] = None,
+) -> None:
+    """Check a dossier ZIP offline: its signature, every file's hash, each chain of custody."""
+    from cases.dossiers.signing import SigningKeyError, load_keys
+    from cases.dossiers.verify import check_dossier, format_report
+
+    if not file.is_file():
+        raise CliError(f"no such file: {file}")
+    try:
+        keys = load_keys(key) if key else None
+    except SigningKeyError as exc:
+        raise CliError(str(exc)) from exc
+    report = check_dossier(file, expect_sha256=expect_sha256, keys=keys)
+    typer.echo(format_report(report))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def verify_audit() -> None:
+    """Check the audit log's chain, and that every head anchored in storage is still there."""
+    from cases.dossiers.anchors import audit_problems, read_anchors
+    from cases.evidence.storage import storage_from_url
+    from corps.db import standalone_session
+    from corps.settings import get_settings
+
+    async def _check() -> tuple[list[str], list[dict[str, Any]]]:
+        anchors = await read_anchors(storage_from_url(get_settings().storage_url))
+        async with standalone_session() as session:
+            return await audit_problems(session, anchors), anchors
+
+    problems, anchors = asyncio.run(_check())
+    typer.echo(f"checked the audit log against {len(anchors)} anchored heads")
+    if problems:
+        typer.echo(f"NOT INTACT: {len(problems)} problem(s):")
+        for problem in problems:
+            typer.echo(f"  - {problem}")
+        raise typer.Exit(1)
+    typer.echo("INTACT: every link and every anchored head checks out.")
+
 
 app.add_typer(keys_app, name="keys")
 app.command(

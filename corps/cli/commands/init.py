@@ -35,7 +35,11 @@ changes nothing that is already there, and says so.
 def init(
     admin_email: Annotated[
         str | None,
-        typer.Option(metavar="EMAIL", help="Email of the first admin (asked when missing)."),
+        typer.Option(
+            metavar="EMAIL",
+            envvar="EJ_ADMIN_EMAIL",
+            help="Email of the first admin (asked when missing; or EJ_ADMIN_EMAIL).",
+        ),
     ] = None,
     admin_name: Annotated[
         str | None, typer.Option(metavar="NAME", help="Display name of the first admin.")

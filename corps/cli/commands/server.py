@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Annotated
 
@@ -20,7 +21,16 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(metavar="N", help="Number of API processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            envvar="EJ_API_WORKERS",
+            min=0,
+            help="Number of API processes, each with its own database pool and Redis "
+            "connection; 0 (the default) means one per CPU core.",
+        ),
+    ] = 0,
     reload: Annotated[bool, typer.Option("--reload", help="Reload on code changes (dev).")] = False,
 ) -> None:
     """Serve the HTTP API with uvicorn (reads every EJ_* setting)."""
@@ -34,7 +44,7 @@ def serve(
         "corps.main:app",
         host=host,
         port=port,
-        workers=workers,
+        workers=None if reload else (workers or os.cpu_count() or 1),
         reload=reload,
         proxy_headers=True,
         log_config=None,  # our handler (corps/logs.py): JSON lines, or EJ_LOG_FORMAT=text

@@ -42,6 +42,10 @@ async def published(client: httpx.AsyncClient, tmp: Path) -> Path:
     return path
 
 
+def shell(script: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", "-c", script], cwd=folder, capture_output=True, text=True)
+
+
 def corps_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "corps", *args],
@@ -214,3 +218,32 @@ def test_keys_init_makes_a_key_outside_the_database_and_refuses_a_second(tmp_pat
     assert again.stderr.count("\n") == 1
     (key,) = parse_keys((key_dir / "keys.json").read_bytes())
     assert key.signer == "Corps Secretariat"
+
+
+async def test_the_annex_commands_verify_an_unzipped_bundle_without_ej_corps(
+    bundle: Path, dclient: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """What the PDF's annex tells a journalist to type: sha256sum, python3 and openssl."""
+    from cases.dossiers.pdf_sections import verify_annex
+
+    annex = verify_annex("x", {}, {})
+    keys_file = await published(dclient, tmp_path)
+    folder = tmp_path / "dossier"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder)
+    (folder / "keys.json").write_bytes(keys_file.read_bytes())
+    checked = shell("sha256sum -c manifest.sha256", folder)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    import html
+    import re
+
+    commands = [html.unescape(c) for c in re.findall(r"<pre>(.*?)</pre>", annex, re.S)]
+    script = commands[-1]
+    assert "openssl pkeyutl -verify" in script
+    ran = shell(script, folder)
+    assert ran.returncode == 0 and "Signature Verified Successfully" in ran.stdout, (
+        ran.stdout + ran.stderr
+    )
+    (folder / "manifest.json").write_bytes((folder / "manifest.json").read_bytes() + b" ")
+    ran = shell(script, folder)
+    assert ran.returncode != 0

@@ -55,7 +55,7 @@ export function PlacePicker(props: {
   function changeMode(next: Mode) {
     modeRef.current = next;
     setMode(next);
-    update(next === "point" ? vertices.slice(0, 1) : vertices, next);
+    if (verticesRef.current.length) update(next === "point" ? verticesRef.current.slice(0, 1) : verticesRef.current, next);
   }
 
   function applyText() {

@@ -17,6 +17,15 @@ describe("catalogues", () => {
     });
   }
 
+  for (const [code, catalogue] of Object.entries(catalogues)) {
+    if (code === "en") continue;
+    it(`${code} is a translation, not an English copy`, () => {
+      const same = Object.keys(en).filter((key) => catalogue[key as keyof typeof en] === en[key as keyof typeof en]);
+      // format names and words the languages share (Normal, Audio, Action, Description)
+      expect(same.length / Object.keys(en).length).toBeLessThan(0.1);
+    });
+  }
+
   it("fails for a catalogue that lacks a key", () => {
     const { ["nav.cases"]: _dropped, ...partial } = en;
     expect(Object.keys(en).filter((key) => !(key in partial))).toEqual(["nav.cases"]);

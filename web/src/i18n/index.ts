@@ -89,3 +89,8 @@ export function label(prefix: string, code: string): string {
   const key = `${prefix}.${code}` as Key;
   return key in en ? t(key) : code.replace(/_/g, " ");
 }
+
+/** Items joined as the language lists them ("a, b and c"). */
+export function formatList(items: string[]): string {
+  return new Intl.ListFormat(lang.get(), { style: "long", type: "conjunction" }).format(items);
+}

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Case, type Page } from "../api";
 import { CaseMap } from "../components/CaseMap";
 import { DossierRequest } from "../components/DossierRequest";
-import { formatDate, label, t } from "../i18n";
+import { formatDate, formatList, label, t } from "../i18n";
 
 interface CampaignSummary {
   id: string;
@@ -99,7 +99,7 @@ export function CampaignDetail({ id }: { id: string }) {
               <span class="ref">{x.reference}</span> {x.title}
             </a>
             <div class="meta">
-              {label("status", x.status)} · {x.country} · {x.issue_types.map((i) => label("issue", i)).join(", ")}
+              {label("status", x.status)} · {x.country} · {formatList(x.issue_types.map((i) => label("issue", i)))}
             </div>
           </li>
         ))}

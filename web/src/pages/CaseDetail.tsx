@@ -11,7 +11,7 @@ import {
 } from "../api";
 import { Attachments, type Capture } from "../components/Attachments";
 import { CaseMap } from "../components/CaseMap";
-import { formatBytes, formatDate, formatNumber, label, t } from "../i18n";
+import { formatBytes, formatDate, formatNumber, formatList, label, t } from "../i18n";
 import { cacheGet, cachePut, enqueue } from "../outbox";
 import { uploadEvidence } from "../api";
 import { EVENT_KINDS, OUTCOMES, REMEDIES, STATUSES } from "../vocab";
@@ -261,7 +261,7 @@ export function CaseDetail({ id, user }: { id: string; user: Me }) {
         <dt>{t("cases.status")}</dt>
         <dd data-testid="case-status">{label("status", c.status)}</dd>
         <dt>{t("form.issue_types")}</dt>
-        <dd>{c.issue_types.map((i) => label("issue", i)).join(", ")}</dd>
+        <dd>{formatList(c.issue_types.map((i) => label("issue", i)))}</dd>
         <dt>{t("form.sensitivity")}</dt>
         <dd>{label("sensitivity", c.sensitivity)}</dd>
         {c.place_name && (

@@ -109,7 +109,11 @@ export function CaseForm({ user, editId }: { user: Me; editId?: string }) {
     if (last.length < 2) return undefined;
     const timer = setTimeout(() => {
       api<{ name: string; spellings: string[] }[]>(`/api/v1/actors?q=${encodeURIComponent(last)}`)
-        .then((actors) => setLookAlikes(actors.flatMap((a) => [a.name, ...a.spellings]).slice(0, 10)))
+        .then((actors) => {
+          const names = new Set(actors.flatMap((a) => [a.name, ...a.spellings]));
+          names.delete(last);
+          setLookAlikes([...names].slice(0, 8));
+        })
         .catch(() => setLookAlikes([]));
     }, 300);
     return () => clearTimeout(timer);

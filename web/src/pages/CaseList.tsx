@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, OfflineError, query, type Case, type Me, type Page } from "../api";
-import { formatDate, label, t } from "../i18n";
+import { formatDate, formatList, label, t } from "../i18n";
 import { cacheGet, cachePut, onOutboxChange, pending, type OutboxItem } from "../outbox";
 import { STATUSES, issueTypes } from "../vocab";
 
@@ -131,7 +131,7 @@ export function CaseList({ user }: { user: Me }) {
             </a>
             <div class="meta">
               <span class={`tag status-${c.status}`}>{label("status", c.status)}</span>{" "}
-              {c.issue_types.map((i) => label("issue", i)).join(", ")}
+              {formatList(c.issue_types.map((i) => label("issue", i)))}
               {c.place_name ? ` · ${c.place_name}` : ""} · {formatDate(c.updated_at)}
             </div>
           </li>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, request } from "../api";
 import { formatNumber, label, t } from "../i18n";
 import { navigate } from "../router";
 
@@ -18,9 +18,16 @@ export function Suggestions() {
   const [busy, setBusy] = useState<number | null>(null);
 
   useEffect(() => {
-    api<Suggestion[]>("/api/v1/advocacy/suggestions")
-      .then(setItems)
-      .catch((e) => setError(e instanceof ApiError ? e.problem.detail : String(e)));
+    let timer = 0;
+    const load = async (attempt: number) => {
+      const response = await request("/api/v1/advocacy/suggestions");
+      setItems((await response.json()) as Suggestion[]);
+      // a large corps recomputes in the background: ask again until the answer is fresh
+      if (response.headers.get("X-Suggestions-State") === "stale" && attempt < 30)
+        timer = window.setTimeout(() => void load(attempt + 1), 2000);
+    };
+    load(0).catch((e) => setError(e instanceof ApiError ? e.problem.detail : String(e)));
+    return () => clearTimeout(timer);
   }, []);
 
   async function makeCampaign(s: Suggestion, index: number) {
