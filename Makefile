@@ -39,7 +39,7 @@ web-test: web/node_modules/.installed
 	cd web && npm test
 
 run: seed web
-	@echo "API docs: http://localhost:$(PORT)/docs   (worker runs alongside; Ctrl-C stops both)"
+	@echo "Web app: http://localhost:$(PORT)/   API docs: http://localhost:$(PORT)/docs   (worker runs alongside; Ctrl-C stops both)"
 	@bash scripts/supervise.sh $(VENV)/corps worker & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(VENV)/corps serve --host $(HOST) --port $(PORT)

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bench import dossier, lists, maps, upload
+from bench import dossier, lists, maps, upload, web
 from bench.common import BENCH_DATABASE_URL, RESULTS, Table, bench_settings
 from cases.seed import seed_cases
 from corps.auth.tokens import issue_token
@@ -55,6 +55,7 @@ async def main() -> None:
     parser.add_argument("--skip-lists", action="store_true", help="skip the case-list bench")
     parser.add_argument("--skip-maps", action="store_true", help="skip the map benchmarks")
     parser.add_argument("--skip-dossier", action="store_true", help="skip the dossier bench")
+    parser.add_argument("--skip-web", action="store_true", help="skip the web app bench")
     parser.add_argument("--dossier-cases", type=int, default=100, help="cases in the dossier")
     parser.add_argument("--dossier-mb", type=int, default=1024, help="evidence in the dossier")
     parser.add_argument(
@@ -71,7 +72,7 @@ async def main() -> None:
     )
     args = parser.parse_args()
     if args.maps:
-        args.skip_lists = args.skip_upload = args.skip_dossier = True
+        args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
     # The last 100k and 10k cases go in their own transactions: the hotspot subsets.
     for total in [args.cases] if args.skip_maps else maps.seed_steps(args.cases):
         coordinator_id, paralegal_id = await prepare(total)
@@ -96,6 +97,8 @@ async def main() -> None:
                 total_mb=args.dossier_mb,
                 workdir=Path(tmp),
             )
+        if not args.skip_web:
+            await web.run(settings, paralegal_id, table)
         if not args.skip_maps:
             await maps.run(
                 settings,

@@ -221,9 +221,9 @@ def neighbourhood(tile: Tile) -> list[Tile]:
 async def tile_queries(bench: Bench, tile: Tile) -> list[RawQuery]:
     """The statements the tile endpoint runs for a coordinator, as sent to asyncpg."""
     params = {"z": tile.z, "x": tile.x, "y": tile.y}
-    layers = [tiles.cases_layer(bench.coordinator, CaseFilters())]
+    layers = [tiles.cases_layer(CaseFilters())]
     if tile.z < tiles.CLUSTER_BELOW_ZOOM:
-        layers.append(tiles.clusters_layer(bench.coordinator, CaseFilters()))
+        layers.append(tiles.clusters_layer(CaseFilters()))
     return [await captured(bench.engine, layer, params) for layer in layers]
 
 
@@ -385,9 +385,7 @@ async def ogc_items(bench: Bench, client: httpx.AsyncClient, table: Table, repea
     """OGC items at 1,000 features vs the identical FeatureCollection SQL via asyncpg."""
     links, next_link = items_links(str(client.base_url).rstrip("/"))
     query = ItemsQuery(OGC_LIMIT, 0, None, None, None, CaseFilters())
-    raw = await captured(
-        bench.engine, items_statement(bench.coordinator, query, links, next_link), {}
-    )
+    raw = await captured(bench.engine, items_statement(query, links, next_link), {})
     url = f"/ogc/collections/cases/items?limit={OGC_LIMIT}"
     api_body = orjson.loads(await fetch_ok(client, url))
     raw_body = orjson.loads(await bench.raw.fetchval(raw.sql, *raw.args))
@@ -430,6 +428,7 @@ async def hotspot_seconds(
     params = HotspotParams(method=method, distance_km=25, min_cases=3, cell_km=50)
     async with async_sessionmaker(bench.engine)() as session:
         await session.execute(text(f"SET statement_timeout = {int(limit_s * 1000)}"))
+        await scope.view_as(session)
         start = time.perf_counter()
         try:
             await analyse(session, scope, params, filters)
@@ -523,6 +522,15 @@ async def run(
         actors = await users(engine)
         token, _ = issue_token(settings, actors["coordinator"].user_id)
         bench = Bench(settings, engine, raw, actors["coordinator"], actors["admin"], token)
+        # The raw replays read the case view as the coordinator, like the API's requests.
+        coordinator = actors["coordinator"]
+        await raw.execute(
+            "SELECT set_config('ej.viewer_user', $1, false), "
+            "set_config('ej.viewer_org', $2, false), set_config('ej.viewer_role', $3, false)",
+            str(coordinator.user_id),
+            str(coordinator.organization_id),
+            coordinator.role.value,
+        )
         # Autovacuum may be off (it is on the shared dev machine): plans need fresh statistics.
         await raw.execute("VACUUM (ANALYZE) cases")
         header = await machine(raw)

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
+from geo.privacy import Level
 
 BBox = tuple[float, float, float, float]
 
@@ -43,81 +46,43 @@ class CaseFilters:
     updated_after: datetime | None = None
     within_layer: uuid.UUID | None = None
 
-    def clauses(
-        self, case: Any = Case, *, cell: ColumnElement[Any] | None = None
-    ) -> list[ColumnElement[bool]]:
-        """WHERE clauses for these filters on `case`.
+    def view(self, level: Level = Level.internal, *, name: str = "v") -> TableValuedAlias:
+        """The case view at `level` with this bbox and full-text query applied to what it shows."""
+        from cases.view import case_view
 
-        `cell` is the viewer's generalization (geo.privacy.cell_size): where it is not NULL the
-        filters see only what the viewer sees, so shrinking a bbox, searching a place name or
-        choosing a fine layer cannot locate a case whose location is hidden.
-        """
-        from geo.privacy import generalized_geometry
+        return case_view(level, bbox=self.bbox, q=self.q, name=name)
 
-        shown = case.geometry
-        if cell is not None:
-            shown = generalized_geometry(case.geometry, case.centroid, cell)
+    def clauses(self, view: Any) -> list[ColumnElement[bool]]:
+        """WHERE clauses for the other filters, on the columns of a case view (what is shown)."""
+        c = view.c
         out: list[ColumnElement[bool]] = []
-        if self.bbox:
-            out.append(_bbox_clause(self.bbox, case.geometry, shown, generalized=cell is not None))
         if self.issue_type:
-            out.append(case.issue_types.contains([self.issue_type]))
+            out.append(c.issue_types.contains(cast([self.issue_type], ARRAY(Text))))
         if self.status:
-            out.append(case.status == self.status)
+            out.append(c.status == self.status)
         if self.organization_id:
-            out.append(case.organization_id == self.organization_id)
+            out.append(c.organization_id == self.organization_id)
         if self.country:
-            out.append(case.country == self.country.upper())
+            out.append(c.country == self.country.upper())
         if self.sensitivity:
-            out.append(case.sensitivity == self.sensitivity)
-        if self.q:
-            query = func.websearch_to_tsquery("simple", self.q)
-            out.append(case.search.op("@@")(query))
-            if cell is not None:  # the indexed document holds the place name: match without it
-                unplaced = func.to_tsvector(
-                    literal_column("'simple'::regconfig"),
-                    func.concat_ws(" ", case.title, case.respondent_names, case.summary),
-                )
-                out.append(cell.is_(None) | unplaced.op("@@")(query))
+            out.append(c.sensitivity == self.sensitivity)
         if self.updated_after:
-            out.append(case.updated_at > self.updated_after)
+            out.append(c.updated_at > self.updated_after)
         if self.within_layer:
-            out.append(within_layer_clause(self.within_layer, case, shown))
+            out.append(within_layer_clause(self.within_layer, c.geometry))
         return out
 
 
-def _bbox_clause(
-    bbox: BBox, geometry: Any, shown: Any, *, generalized: bool
-) -> ColumnElement[bool]:
-    """Match the shown geometry; the && on the true one only narrows through the index."""
-    from geo.privacy import PUBLIC_CELL_DEG
-
-    minx, miny, maxx, maxy = bbox
-    spans = [(minx, maxx)] if minx <= maxx else [(minx, 180.0), (-180.0, maxx)]
-    matches = []
-    for west, east in spans:
-        envelope = func.ST_MakeEnvelope(west, miny, east, maxy, 4326)
-        if not generalized:
-            matches.append(geometry.intersects(envelope))
-            continue
-        near = geometry.op("&&")(func.ST_Expand(envelope, PUBLIC_CELL_DEG))
-        matches.append(and_(near, func.ST_Intersects(shown, envelope)))
-    return or_(*matches)
-
-
-def within_layer_clause(
-    layer_id: uuid.UUID, case: Any = Case, shown: Any = None
-) -> ColumnElement[bool]:
-    """EXISTS: the case (as shown) intersects a feature of the layer, via the parts' index."""
+def within_layer_clause(layer_id: uuid.UUID, geometry: Any = Case.geometry) -> ColumnElement[bool]:
+    """EXISTS: the geometry (what a viewer is shown) touches a feature of the layer, via the
+    parts' index."""
     from geo.models import LayerFeaturePart
 
     return (
         select(LayerFeaturePart.id)
         .where(
             LayerFeaturePart.layer_id == layer_id,
-            func.ST_Intersects(
-                LayerFeaturePart.geometry, case.geometry if shown is None else shown
-            ),
+            func.ST_Intersects(LayerFeaturePart.geometry, geometry),
         )
         .exists()
     )

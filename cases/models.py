@@ -66,6 +66,15 @@ class IssueType(Base):
     active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
+class CountryName(Base):
+    """An ISO 3166-1 country's name, for the neutral titles of generalized cases."""
+
+    __tablename__ = "country_names"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
 class Case(Base):
     """A community case: the harm, the place, the people and the responsible parties."""
 
@@ -90,6 +99,7 @@ class Case(Base):
     )
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(300))
+    public_title: Mapped[str | None] = mapped_column(String(300))
     summary: Mapped[str] = mapped_column(Text, server_default="")
     issue_types: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     status: Mapped[str] = mapped_column(String(20))
@@ -186,6 +196,7 @@ class CaseEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))
     occurred_on: Mapped[date]
     description: Mapped[str] = mapped_column(Text, server_default="")
+    public_note: Mapped[str | None] = mapped_column(Text)
     remedy: Mapped[str | None] = mapped_column(String(40))
     outcome: Mapped[str | None] = mapped_column(String(20))
     due_on: Mapped[date | None]

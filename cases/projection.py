@@ -1,78 +1,52 @@
-"""The SQL that turns case rows into what a viewer may see, privacy applied in PostGIS."""
+"""Case rows in the API's shape, selected from the one view of a case (cases/view.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Select, case, cast, func, literal_column, select, type_coerce
+from sqlalchemy import JSON, Select, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import TableValuedAlias
 
-from cases.models import Case, CaseRespondent, ResponsibleActor
-from cases.visibility import case_visibility
-from corps.auth.actor import Actor
-from geo.privacy import Level, cell_size, generalized_centroid, generalized_geometry
+from cases.view import case_view
+from geo.privacy import Level
 
 GEOJSON_DECIMALS = 15  # what was stored comes back; nothing is rounded on the way out
 
 
-def _geojson(geometry: ColumnElement[Any]) -> ColumnElement[Any]:
-    return cast(func.ST_AsGeoJSON(geometry, GEOJSON_DECIMALS), JSON)
+def geojson(geometry: ColumnElement[Any], decimals: int = GEOJSON_DECIMALS) -> ColumnElement[Any]:
+    """A geometry as a GeoJSON object built by PostGIS."""
+    return cast(func.ST_AsGeoJSON(geometry, decimals), JSON)
 
 
-def respondents_json() -> ColumnElement[Any]:
-    """A correlated JSON array of the case's respondents with their actors."""
-    item = func.json_build_object(
-        "name",
-        CaseRespondent.name_as_given,
-        "kind",
-        ResponsibleActor.kind,
-        "actor_id",
-        ResponsibleActor.id,
-        "actor_name",
-        ResponsibleActor.name,
-    )
-    agg = (
-        select(func.coalesce(func.json_agg(literal_column("x.item")), func.json_build_array()))
-        .select_from(
-            select(item.label("item"))
-            .join(ResponsibleActor, ResponsibleActor.id == CaseRespondent.actor_id)
-            .where(CaseRespondent.case_id == Case.id)
-            .order_by(CaseRespondent.position)
-            .correlate(Case)
-            .subquery("x")
-        )
-        .scalar_subquery()
-    )
-    return type_coerce(agg, JSON)
-
-
-def case_rows(actor: Actor, level: Level = Level.internal) -> Select[*tuple[Any, ...]]:
-    """SELECT of CaseRead-shaped rows the actor may read, locations generalized as needed."""
-    size = cell_size(
-        actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id, level=level
-    )
-    generalized = size.is_not(None)
+def case_rows(view: TableValuedAlias | None = None) -> Select[Any]:
+    """SELECT of CaseRead-shaped rows from a case view (by default: internal level, unfiltered)."""
+    v = view if view is not None else case_view(Level.internal)
+    c = v.c
     return select(
-        Case.id,
-        Case.reference,
-        Case.organization_id,
-        Case.title,
-        Case.summary,
-        Case.issue_types,
-        Case.status,
-        Case.sensitivity,
-        _geojson(generalized_geometry(Case.geometry, Case.centroid, size)).label("geometry"),
-        generalized.label("generalized"),
-        Case.geometry_repaired,
-        case((generalized, None), else_=Case.area_m2).label("area_m2"),
-        _geojson(generalized_centroid(Case.centroid, size)).label("centroid"),
-        Case.location_precision,
-        case((generalized, None), else_=Case.place_name).label("place_name"),
-        Case.country,
-        Case.people_affected,
-        respondents_json().label("respondents"),
-        Case.opened_on,
-        Case.version,
-        Case.created_at,
-        Case.updated_at,
-    ).where(case_visibility(actor))
+        c.id,
+        c.reference,
+        c.organization_id,
+        c.organization_name,
+        c.organization_slug,
+        c.title,
+        c.public_title,
+        c.summary,
+        c.issue_types,
+        c.status,
+        c.sensitivity,
+        geojson(c.geometry).label("geometry"),
+        c.generalized,
+        c.geometry_repaired,
+        c.area_m2,
+        geojson(c.centroid).label("centroid"),
+        c.location_precision,
+        c.place_name,
+        c.country,
+        c.people_affected,
+        c.respondents,
+        c.opened_on,
+        c.version,
+        c.created_at,
+        c.updated_at,
+    ).select_from(v)

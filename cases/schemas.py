@@ -54,8 +54,23 @@ class RespondentOut(BaseModel):
     actor_name: str
 
 
+PublicTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+PUBLIC_NOTE = (
+    "A note safe to publish: at the public level a timeline event shows only its kind, month, "
+    "remedy and outcome codes and this note (never the description)."
+)
+
+
 class _CaseFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    public_title: PublicTitle | None = Field(
+        default=None,
+        description="A title safe to publish: shown instead of the title wherever the case is "
+        "shown generalized, and at the public level for every case. Without one, a neutral title "
+        "is made from the issue types, country and year (e.g. 'Mining and water pollution case, "
+        "Sierra Leone, 2026'), because titles often name places.",
+    )
 
     summary: str = Field(default="", max_length=20_000)
     status: Status = "intake"
@@ -91,6 +106,13 @@ class CaseUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
+    public_title: PublicTitle | None = Field(
+        default=None,
+        description="A title safe to publish: shown instead of the title wherever the case is "
+        "shown generalized, and at the public level for every case. Without one, a neutral title "
+        "is made from the issue types, country and year (e.g. 'Mining and water pollution case, "
+        "Sierra Leone, 2026'), because titles often name places.",
+    )
     summary: str | None = Field(default=None, max_length=20_000)
     issue_types: list[IssueCode] | None = Field(default=None, min_length=1, max_length=10)
     status: Status | None = None
@@ -128,8 +150,14 @@ class CaseRead(BaseModel):
     id: uuid.UUID
     reference: str
     organization_id: uuid.UUID
-    title: str
-    summary: str
+    organization_name: str | None = None
+    organization_slug: str | None = None
+    title: str = Field(
+        description="The title, or where the case is shown generalized the public title (or a "
+        "neutral one from its issue types, country and year)."
+    )
+    public_title: str | None = None
+    summary: str = Field(description="Empty where the case is shown generalized.")
     issue_types: list[str]
     status: Status
     sensitivity: Sensitivity
@@ -160,6 +188,7 @@ class EventCreate(BaseModel):
     remedy: Remedy | None = None
     outcome: Outcome | None = None
     due_on: date | None = None
+    public_note: str | None = Field(default=None, max_length=2000, description=PUBLIC_NOTE)
 
     @model_validator(mode="after")
     def _kind_needs(self) -> EventCreate:
@@ -185,6 +214,7 @@ class EventRead(BaseModel):
     remedy: Remedy | None
     outcome: Outcome | None
     due_on: date | None
+    public_note: str | None = Field(default=None, description=PUBLIC_NOTE)
     details: dict[str, Any]
     created_by: uuid.UUID | None
     created_at: datetime

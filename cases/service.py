@@ -19,6 +19,7 @@ from cases.projection import case_rows
 from cases.respondents import set_case_respondents
 from cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from cases.timeline import check_transition, status_event
+from cases.view import case_view
 from cases.visibility import CASE_WRITERS, can_edit, editable_case
 from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
@@ -27,7 +28,6 @@ from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
 from geo.geometry import to_ewkt
 from geo.geometry_work import check_geometry_bounded
-from geo.privacy import viewer_cell
 
 NEXT_REFERENCE = text(
     "INSERT INTO case_reference_counters (organization_id, year, last_number) "
@@ -73,7 +73,8 @@ def _check_writer(actor: Actor) -> None:
 
 async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:
     """One case as the actor may see it; 404 when it is not theirs to see."""
-    row = (await session.execute(case_rows(actor).where(Case.id == case_id))).one_or_none()
+    view = case_view()
+    row = (await session.execute(case_rows(view).where(view.c.id == case_id))).one_or_none()
     if row is None:
         raise NotFound("No such case.")
     if audit:
@@ -107,6 +108,7 @@ async def create(
             organization_id=organization_id,
             reference=reference,
             title=body.title,
+            public_title=body.public_title,
             summary=body.summary,
             issue_types=issue_types,
             status=body.status,
@@ -252,9 +254,10 @@ async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
 ) -> tuple[list[CaseRead], str | None]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
-    stmt = case_rows(actor).where(*filters.clauses(cell=viewer_cell(actor)))
+    view = filters.view()
+    stmt = case_rows(view).where(*filters.clauses(view))
     syncing = filters.updated_after is not None
-    key = (Case.updated_at, Case.id) if syncing else (Case.created_at, Case.id)
+    key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
     if page.after:
         after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
         stmt = stmt.where(tuple_(*key) > after if syncing else tuple_(*key) < after)

@@ -15,6 +15,7 @@ from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
 from corps.logs import RequestLog
+from corps.openapi import install_problem_responses
 from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
-        app.include_router(router)  # type: ignore[arg-type]
+        app.include_router(router)  # type: ignore[arg-type, unused-ignore]
+    install_problem_responses(app)
     install_web_app(app, settings.web_dist)  # last: its catch-all must not shadow the API
     logging.getLogger("corps").setLevel(logging.INFO)
     return app

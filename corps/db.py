@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -84,6 +85,46 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+# The viewer of a transaction, read by the database's view of a case (ej_cases) and policies.
+SET_VIEWER = text(
+    "SELECT set_config('ej.viewer_user', :user, true), set_config('ej.viewer_org', :org, true), "
+    "set_config('ej.viewer_role', :role, true)"
+)
+
+
+async def set_viewer(
+    session: AsyncSession | AsyncConnection,
+    *,
+    user_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    role: str,
+) -> None:
+    """Name who is looking for the rest of the current transaction (SET LOCAL)."""
+    params = {
+        "user": str(user_id or ""),
+        "org": str(organization_id or ""),
+        "role": str(role),
+    }
+    await session.execute(SET_VIEWER, params)
+
+
+CURRENT_VIEWER = text(
+    "SELECT coalesce(current_setting('ej.viewer_user', true), ''), "
+    "coalesce(current_setting('ej.viewer_org', true), ''), "
+    "coalesce(current_setting('ej.viewer_role', true), '')"
+)
+
+
+@asynccontextmanager
+async def system_viewer(session: AsyncSession) -> AsyncIterator[None]:
+    """Look as the corps-wide system (suggestions, sweeps) inside the block, then as before."""
+    user, org, role = (await session.execute(CURRENT_VIEWER)).one()
+    await session.execute(SET_VIEWER, {"user": "", "org": "", "role": "system"})
+    try:
+        yield
+    finally:
+        await session.execute(SET_VIEWER, {"user": user, "org": org, "role": role})
 
 
 @asynccontextmanager

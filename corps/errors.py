@@ -189,13 +189,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
-        return problem_response(
-            exc.status_code,
-            slug,
-            title,
-            str(exc.detail),
-            headers=dict(exc.headers or {}),
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first matching route's methods
+            from corps.openapi import allowed_methods
+
+            if methods := allowed_methods(request.app, request.url.path):
+                headers["Allow"] = ", ".join(methods)
+        return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -8,6 +8,7 @@ prefixes are never answered with the app.
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from corps.errors import NotFound
 
 DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 API_PREFIXES = ("api/", "ogc", "health", "docs", "redoc", "openapi.json", "static-offline-docs")
 
 
@@ -91,15 +93,29 @@ def install_web_app(app: FastAPI, dist: Path = DEFAULT_DIST) -> None:
     root = dist.resolve()
 
     @app.get("/{path:apppath}", include_in_schema=False)
-    async def web_app(path: str) -> Response:
+    async def web_app(path: str, request: Request) -> Response:
         index = root / "index.html"
         if not index.is_file():
             raise NotFound("The web app is not built: run `make web` (npm ci and vite build).")
+        target, headers = index, {"Cache-Control": "no-cache"}
         if path:
             candidate = (root / path).resolve()
             if candidate.is_relative_to(root) and candidate.is_file():
-                return FileResponse(candidate, headers=_cache_headers(path))
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+                target, headers = candidate, _cache_headers(path)
+        return _maybe_compressed(target, headers, request.headers.get("accept-encoding", ""))
+
+
+def _maybe_compressed(target: Path, headers: dict[str, str], accepted: str) -> FileResponse:
+    """The build's gzip twin (made by `vite build`) when the browser takes gzip."""
+    media_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type.endswith("javascript"):
+        media_type += "; charset=utf-8"
+    twin = target.with_name(target.name + ".gz")
+    headers = {**headers, "Vary": "Accept-Encoding"}
+    if "gzip" in accepted and twin.is_file():
+        headers["Content-Encoding"] = "gzip"
+        return FileResponse(twin, media_type=media_type, headers=headers)
+    return FileResponse(target, media_type=media_type, headers=headers)
 
 
 def _cache_headers(path: str) -> dict[str, str]:

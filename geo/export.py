@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from enum import StrEnum
 from html import escape
@@ -16,19 +12,28 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Date, Text, case, cast, func, null, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cases.filters import CaseFilters, case_filters
-from cases.models import Case
-from cases.visibility import case_visibility
 from corps.auth.actor import Actor, CurrentActor, Role
 from corps.errors import Forbidden
-from corps.viewer import Viewer, name_viewer
-from geo.privacy import Level, cell_size, generalized_centroid, generalized_geometry
+from geo.export_gpkg import gpkg_stream
+from geo.export_rows import (
+    DECIMALS,
+    PROPERTIES,
+    Viewer,
+    batches,
+    export_rows,
+    export_select,
+    flat_properties,
+    neutralized,
+    properties,
+)
+from geo.privacy import Level
+
+__all__ = ["STREAMS", "ExportFormat", "Viewer", "export_rows", "export_select"]
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
-BATCH = 1000
 
 
 class ExportFormat(StrEnum):
@@ -46,80 +51,14 @@ MEDIA_TYPES = {
     ExportFormat.kml: "application/vnd.google-earth.kml+xml",
     ExportFormat.gpkg: "application/geopackage+sqlite3",
 }
-CSV_COLUMNS = [
-    "id",
-    "reference",
-    "title",
-    "status",
-    "issue_types",
-    "sensitivity",
-    "organization_id",
-    "country",
-    "place_name",
-    "people_affected",
-    "opened_on",
-    "updated_at",
-    "generalized",
-    "longitude",
-    "latitude",
-    "geometry_wkt",
-]
+CSV_COLUMNS = ["id", *PROPERTIES, "longitude", "latitude", "geometry_wkt"]
 
 
-def export_rows(actor: Actor, filters: CaseFilters, level: Level) -> Any:
-    """SELECT of exportable rows: visible, filtered, generalized for the level, public-safe."""
-    size = cell_size(
-        actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id, level=level
-    )
-    shown = generalized_geometry(Case.geometry, Case.centroid, size)
-    centre = generalized_centroid(Case.centroid, size)
-    public = level == Level.public
-    month = lambda column: func.to_char(column, "YYYY-MM")  # noqa: E731
-    stmt = select(
-        cast(Case.id, Text).label("id"),
-        Case.reference,
-        Case.title,
-        Case.status,
-        func.array_to_string(Case.issue_types, ",").label("issue_types"),
-        Case.sensitivity,
-        cast(Case.organization_id, Text).label("organization_id"),
-        Case.country,
-        (null() if public else case((size.is_(None), Case.place_name))).label("place_name"),
-        Case.people_affected,
-        (month(Case.opened_on) if public else cast(cast(Case.opened_on, Date), Text)).label(
-            "opened_on"
-        ),
-        (month(Case.updated_at) if public else cast(Case.updated_at, Text)).label("updated_at"),
-        size.is_not(None).label("generalized"),
-        func.ST_X(centre).label("longitude"),
-        func.ST_Y(centre).label("latitude"),
-        func.ST_AsText(shown).label("geometry_wkt"),
-        func.ST_AsGeoJSON(shown, 15).label("geometry_json"),
-        func.ST_AsKML(shown, 15).label("geometry_kml"),
-        func.ST_AsBinary(shown).label("geometry_wkb"),
-    ).where(case_visibility(actor), *filters.clauses(cell=size))
-    if public:
-        stmt = stmt.where(Case.sensitivity != "high_risk")
-    return stmt.order_by(Case.created_at, Case.id)
-
-
-async def _batches(engine: AsyncEngine, stmt: Any) -> AsyncIterator[list[Any]]:
-    async with engine.connect() as conn:
-        await name_viewer(conn, stmt.get_execution_options().get("ej_viewer"))
-        result = await conn.stream(stmt)
-        async for rows in result.partitions(BATCH):
-            yield list(rows)
-
-
-def _properties(row: Any) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in CSV_COLUMNS[1:13]}
-
-
-async def geojson_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
-    """A FeatureCollection, one batch of features at a time."""
+async def geojson_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
+    """An RFC 7946 FeatureCollection, one batch of features at a time."""
     yield b'{"type":"FeatureCollection","features":['
     first = True
-    async for rows in _batches(engine, stmt):
+    async for rows in batches(engine, stmt, viewer):
         parts = []
         for row in rows:
             feature = (
@@ -128,7 +67,7 @@ async def geojson_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]
                 + b',"geometry":'
                 + row.geometry_json.encode()
                 + b',"properties":'
-                + orjson.dumps(_properties(row))
+                + orjson.dumps(properties(row))
                 + b"}"
             )
             parts.append(feature if first else b"," + feature)
@@ -137,31 +76,42 @@ async def geojson_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]
     yield b"]}"
 
 
-async def csv_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
-    """CSV with a header, the centroid as longitude/latitude and the geometry as WKT."""
+def _csv_row(row: Any) -> list[Any]:
+    values = {"id": row.id, **flat_properties(row), "geometry_wkt": row.geometry_wkt}
+    values["longitude"] = None if row.longitude is None else round(row.longitude, DECIMALS)
+    values["latitude"] = None if row.latitude is None else round(row.latitude, DECIMALS)
+    return [neutralized(values[column]) for column in CSV_COLUMNS]
+
+
+async def csv_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
+    """CSV with a header, the shown centroid as longitude/latitude and the geometry as WKT.
+
+    Issue types are joined with ARRAY_SEPARATOR; a text cell starting with =, +, -, @, a tab
+    or a carriage return gets a leading apostrophe so spreadsheets do not run it.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue().encode()
-    async for rows in _batches(engine, stmt):
+    async for rows in batches(engine, stmt, viewer):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([getattr(row, column) for column in CSV_COLUMNS] for row in rows)
+        writer.writerows(_csv_row(row) for row in rows)
         yield buffer.getvalue().encode()
 
 
-async def kml_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
+async def kml_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
     """KML 2.2 with one Placemark per case and its properties as ExtendedData."""
     yield (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
         b"<Document><name>EJ Corps cases</name>"
     )
-    async for rows in _batches(engine, stmt):
+    async for rows in batches(engine, stmt, viewer):
         out = []
         for row in rows:
             data = "".join(
                 f'<Data name="{key}"><value>{escape(str(value))}</value></Data>'
-                for key, value in _properties(row).items()
+                for key, value in flat_properties(row).items()
                 if value is not None
             )
             out.append(
@@ -170,45 +120,6 @@ async def kml_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
             )
         yield "".join(out).encode()
     yield b"</Document></kml>"
-
-
-def _write_gpkg(path: str, rows: list[Any], append: bool) -> None:
-    import numpy as np
-    import pyogrio.raw
-
-    fields = [np.array([getattr(r, c) for r in rows], dtype=object) for c in CSV_COLUMNS[:13]]
-    pyogrio.raw.write(
-        path,
-        np.array([bytes(r.geometry_wkb) for r in rows], dtype=object),
-        fields,
-        fields=CSV_COLUMNS[:13],
-        geometry_type="Unknown",
-        crs="EPSG:4326",
-        driver="GPKG",
-        layer="cases",
-        encoding="UTF-8",
-        append=append,
-    )
-
-
-async def gpkg_stream(engine: AsyncEngine, stmt: Any) -> AsyncIterator[bytes]:
-    """A GeoPackage (layer `cases`), built batch by batch on disk by GDAL, then streamed."""
-    handle, path = tempfile.mkstemp(suffix=".gpkg")
-    os.close(handle)
-    os.unlink(path)
-    try:
-        written = False
-        async for rows in _batches(engine, stmt):
-            await asyncio.to_thread(_write_gpkg, path, rows, written)
-            written = True
-        if not written:
-            await asyncio.to_thread(_write_gpkg, path, [], False)
-        with open(path, "rb") as gpkg:  # noqa: ASYNC230 (read in 1 MiB steps below)
-            while chunk := await asyncio.to_thread(gpkg.read, 1 << 20):
-                yield chunk
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 STREAMS = {
@@ -235,10 +146,10 @@ async def export_cases(
 ) -> StreamingResponse:
     """The cases the actor may read, filtered like the list, as a file in the chosen format."""
     check_level(actor, level)
-    stmt = export_rows(actor, filters, level).execution_options(ej_viewer=Viewer.of(actor))
+    stmt = export_rows(filters, level)
     filename = f"ejcorps-cases-{level.value}.{format.value}"
     return StreamingResponse(
-        STREAMS[format](request.app.state.engine, stmt),
+        STREAMS[format](request.app.state.engine, stmt, Viewer.of(actor)),
         media_type=MEDIA_TYPES[format],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -1,8 +1,8 @@
 """OGC API - Features, Part 1 (Core, GeoJSON, OpenAPI 3.0) for the cases a viewer may read.
 
-Rows come only from `case_visibility(actor)` and locations only through the viewer's
-`cell_size` + `generalized_geometry`, exactly as on the case list; `bbox` is matched against
-the geometry the viewer is shown (never the true one) and place names are never published.
+Rows come only from the one view of a case (cases/view.py), exactly as on the case list;
+`bbox` is matched against the geometry the viewer is shown (never the true one) and place
+names are never published.
 Item pages are GeoJSON built by PostGIS in one statement and sent as PostgreSQL's text.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -22,10 +21,9 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from cases.models import Case
 from cases.projection import GEOJSON_DECIMALS
-from cases.visibility import case_visibility
-from corps.auth.actor import Actor, CurrentActor
+from cases.view import case_view
+from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.errors import PROBLEM_JSON, NotFound
 from geo.features_query import (
@@ -33,7 +31,6 @@ from geo.features_query import (
     OgcRoute,
     items_query,
 )
-from geo.privacy import generalized_geometry, viewer_cell
 
 PREFIX = "/ogc"
 COLLECTION_ID = "cases"
@@ -62,55 +59,44 @@ router = APIRouter(
 )
 
 
-@dataclass(frozen=True)
-class ViewerLocation:
-    """The cell size (NULL for exact) and the geometry a viewer is shown for each case row."""
-
-    size: ColumnElement[Any]
-    geometry: ColumnElement[Any]
-
-    @classmethod
-    def of(cls, actor: Actor) -> ViewerLocation:
-        """The viewer's location expressions, privacy applied by geo/privacy.py."""
-        size = viewer_cell(actor)
-        return cls(size, generalized_geometry(Case.geometry, Case.centroid, size))
-
-
-def _feature(shown: ViewerLocation, links: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
-    """A GeoJSON Feature for the current case row; place names are left out on purpose."""
+def _feature(c: Any, links: ColumnElement[Any] | None = None) -> ColumnElement[Any]:
+    """A GeoJSON Feature for a row of the case view; place names are left out on purpose."""
     properties = func.json_build_object(
-        *("reference", Case.reference, "title", Case.title, "status", Case.status),
-        *("issue_types", Case.issue_types, "sensitivity", Case.sensitivity),
-        *("organization_id", Case.organization_id, "country", Case.country),
-        *("people_affected", Case.people_affected, "opened_on", Case.opened_on),
-        *("updated_at", Case.updated_at, "generalized", shown.size.is_not(None)),
+        *("reference", c.reference, "title", c.title, "status", c.status),
+        *("issue_types", c.issue_types, "sensitivity", c.sensitivity),
+        *("organization_id", c.organization_id, "country", c.country),
+        *("people_affected", c.people_affected, "opened_on", c.opened_on),
+        *("updated_at", c.updated_at, "generalized", c.generalized),
     )
-    geometry = cast(func.ST_AsGeoJSON(shown.geometry, GEOJSON_DECIMALS), JSON)
-    parts: list[Any] = ["type", "Feature", "id", Case.id, "geometry", geometry]
+    # RFC 7946: exterior rings counter-clockwise (a generalized cell is made clockwise).
+    geometry = cast(func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(c.geometry), GEOJSON_DECIMALS), JSON)
+    parts: list[Any] = ["type", "Feature", "id", c.id, "geometry", geometry]
     parts += ["properties", properties, *(["links", links] if links is not None else [])]
     return func.json_build_object(*parts)
 
 
-def _clauses(query: ItemsQuery, shown: ViewerLocation) -> list[ColumnElement[bool]]:
-    """WHERE clauses of an items request, beyond visibility."""
-    filters = dataclasses.replace(query.filters, bbox=query.bbox)
-    out = filters.clauses(cell=shown.size)
+def _clauses(query: ItemsQuery, view: Any) -> list[ColumnElement[bool]]:
+    """WHERE clauses of an items request, beyond visibility, bbox and q (the view's own)."""
+    out = query.filters.clauses(view)
     if query.updated_from:
-        out.append(Case.updated_at >= query.updated_from)
+        out.append(view.c.updated_at >= query.updated_from)
     if query.updated_to:
-        out.append(Case.updated_at <= query.updated_to)
+        out.append(view.c.updated_at <= query.updated_to)
     return out
 
 
 def items_statement(
-    actor: Actor, query: ItemsQuery, links: list[dict[str, str]], next_link: dict[str, str]
+    query: ItemsQuery, links: list[dict[str, str]], next_link: dict[str, str]
 ) -> Select[str]:
     """One SELECT whose single text value is the whole FeatureCollection of a page."""
-    shown = ViewerLocation.of(actor)
+    filters = dataclasses.replace(query.filters, bbox=query.bbox)
+    view = filters.view()
+    c = view.c
     page = (
-        sql_select(_feature(shown).label("feature"), Case.created_at, Case.id)
-        .where(case_visibility(actor), *_clauses(query, shown))
-        .order_by(Case.created_at, Case.id)  # new cases land at the end: offsets stay stable
+        sql_select(_feature(c).label("feature"), c.created_at, c.id)
+        .select_from(view)
+        .where(*_clauses(query, view))
+        .order_by(c.created_at, c.id)  # new cases land at the end: offsets stay stable
         .limit(query.limit + 1)  # one more than asked tells whether a next page exists
         .offset(query.offset)
         .subquery("page")
@@ -135,24 +121,24 @@ def items_statement(
     return sql_select(cast(collection, Text)).select_from(numbered)
 
 
-def feature_statement(actor: Actor, case_id: uuid.UUID, links: list[dict[str, str]]) -> Select[str]:
-    """One SELECT of the Feature for a case the actor may read (no row otherwise)."""
-    shown = ViewerLocation.of(actor)
-    feature = _feature(shown, bindparam("links", links, type_=JSONB))
-    return sql_select(cast(feature, Text)).where(case_visibility(actor), Case.id == case_id)
+def feature_statement(case_id: uuid.UUID, links: list[dict[str, str]]) -> Select[str]:
+    """One SELECT of the Feature for a case the viewer may read (no row otherwise)."""
+    view = case_view()
+    feature = _feature(view.c, bindparam("links", links, type_=JSONB))
+    return sql_select(cast(feature, Text)).select_from(view).where(view.c.id == case_id)
 
 
-async def collection_extent(session: AsyncSession, actor: Actor) -> dict[str, Any]:
+async def collection_extent(session: AsyncSession) -> dict[str, Any]:
     """Spatial extent (ST_Extent of what the viewer is shown) and temporal extent of the cases."""
-    shown = ViewerLocation.of(actor)
-    box = func.ST_Extent(shown.geometry)
+    view = case_view()
+    box = func.ST_Extent(view.c.geometry)
     row = (
         await session.execute(
             sql_select(
                 *(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)),
-                func.min(Case.created_at),
-                func.max(Case.updated_at),
-            ).where(case_visibility(actor))
+                func.min(view.c.created_at),
+                func.max(view.c.updated_at),
+            ).select_from(view)
         )
     ).one()
     bbox = [float(v) for v in row[:4]] if row[0] is not None else WORLD
@@ -231,7 +217,7 @@ async def conformance(actor: CurrentActor) -> dict[str, Any]:
 @router.get("/collections", summary="Feature collections")
 async def collections(request: Request, session: SessionDep, actor: CurrentActor) -> object:
     """The one collection, `cases`, with the extent of what the viewer may see."""
-    collection = _collection(request, await collection_extent(session, actor))
+    collection = _collection(request, await collection_extent(session))
     return {
         "links": [_link(_url(request, f"{PREFIX}/collections"), "self", JSON_TYPE, "Collections")],
         "collections": [collection],
@@ -241,7 +227,7 @@ async def collections(request: Request, session: SessionDep, actor: CurrentActor
 @router.get(f"/collections/{COLLECTION_ID}", summary="The cases collection")
 async def cases_collection(request: Request, session: SessionDep, actor: CurrentActor) -> object:
     """The `cases` collection with the extent of what the viewer may see."""
-    return _collection(request, await collection_extent(session, actor))
+    return _collection(request, await collection_extent(session))
 
 
 @router.get(
@@ -264,7 +250,7 @@ async def case_items(
         links.append(_link(str(prev_url), "prev", GEOJSON, "Previous page"))
     next_url = url.include_query_params(offset=query.offset + size, limit=size)
     next_link = _link(str(next_url), "next", GEOJSON, "Next page")
-    body = await session.scalar(items_statement(actor, query, links, next_link))
+    body = await session.scalar(items_statement(query, links, next_link))
     return Response(content=body, media_type=GEOJSON)
 
 
@@ -287,7 +273,7 @@ async def case_item(
         _link(str(request.url), "self", GEOJSON, "This case"),
         _link(collection_url, "collection", JSON_TYPE, "The cases collection"),
     ]
-    body = await session.scalar(feature_statement(actor, case_id, links))
+    body = await session.scalar(feature_statement(case_id, links))
     if body is None:
         raise NotFound("No such case.")
     return Response(content=body, media_type=GEOJSON)
@@ -301,8 +287,16 @@ async def api_definition(request: Request) -> Response:
         "openapi": "3.0.3",
         "info": {**full["info"], "title": "EJ Corps OGC API - Features"},
         "paths": {path: item for path, item in full["paths"].items() if path.startswith(PREFIX)},
-        # The OGC routes have no response models, so only the security scheme is referenced.
-        "components": {"securitySchemes": full.get("components", {}).get("securitySchemes", {})},
+        # The OGC routes have no response models: only the security scheme and the problem
+        # schema of their error responses are referenced.
+        "components": {
+            "securitySchemes": full.get("components", {}).get("securitySchemes", {}),
+            "schemas": {
+                name: schema
+                for name, schema in full.get("components", {}).get("schemas", {}).items()
+                if name in ("Problem", "ProblemError")
+            },
+        },
     }
     return Response(orjson.dumps(_as_oas30(document)), media_type=OPENAPI_30)
 

@@ -207,8 +207,10 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
         row.requested_at = datetime.now(UTC)
     params = HotspotParams(**spec["params"])
     try:
-        async with session_factory() as session, session.begin(), _counting(session, scope):
-            result = await analyse(session, scope, params, _filters_from(spec["filters"]))
+        async with session_factory() as session, session.begin():
+            await scope.view_as(session)
+            async with _counting(session, scope):  # as the request path counts
+                result = await analyse(session, scope, params, _filters_from(spec["filters"]))
             await _store_done(session, key, spec, result, fingerprint)
     except Exception as exc:
         async with session_factory() as failed, failed.begin():

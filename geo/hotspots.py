@@ -13,15 +13,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, bindparam, case, cast, func, literal, null, select, text
+from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
 
 from cases.filters import CaseFilters
-from cases.models import Case
-from cases.visibility import case_visibility
 from corps.auth.actor import Actor, Role
-from geo.privacy import PUBLIC_CELL_DEG, cell_size, generalized_centroid
+from corps.db import set_viewer
 
 EQUAL_AREA_SRID = 6933
 MAX_LATITUDE = 85.0
@@ -41,38 +38,33 @@ class HotspotScope:
 
     @property
     def counts_only(self) -> bool:
-        """Paralegals see other organizations' cases as counts, never as places or topics."""
+        """Paralegals see clusters as counts, never as topics or countries."""
         return self.role in (Role.paralegal, Role.org_admin)
 
-    def actor(self) -> Actor:
-        """A stand-in actor for the visibility and privacy rules of this scope."""
-        return Actor(
-            user_id=uuid.UUID(int=0), email="", role=self.role, organization_id=self.organization_id
+    async def view_as(self, session: AsyncSession) -> None:
+        """Make this scope the viewer of the transaction (the worker computes for a scope)."""
+        await set_viewer(
+            session, user_id=None, organization_id=self.organization_id, role=self.role.value
         )
-
-
-def _cell(scope: HotspotScope) -> ColumnElement[Any]:
-    if scope.counts_only:  # own cases exact; every other organization's at the public grid
-        own = Case.organization_id == literal(scope.organization_id)
-        return cast(case((own, null()), else_=literal(PUBLIC_CELL_DEG)), Float)
-    return cell_size(
-        scope.actor(), sensitivity=Case.sensitivity, organization_id=Case.organization_id
-    )
 
 
 def points(scope: HotspotScope, filters: CaseFilters) -> Any:
-    """CTE of the cases the analysis counts, one point each, generalized for the scope."""
-    live = Case.archived_at.is_(None)
-    visible = live if scope.counts_only else case_visibility(scope.actor())
+    """CTE of the cases the analysis counts, one point each, as the viewer is shown them.
+
+    Only cases the viewer may read count: a paralegal's analysis is of their own cases.
+    """
+    view = filters.view()
+    c = view.c
     return (
         select(
-            Case.id,
-            Case.organization_id,
-            Case.country,
-            func.array_to_string(Case.issue_types, ",").label("issue_types"),
-            generalized_centroid(Case.centroid, _cell(scope)).label("pt"),
+            c.id,
+            c.organization_id,
+            c.country,
+            func.array_to_string(c.issue_types, ",").label("issue_types"),
+            c.centroid.label("pt"),
         )
-        .where(visible, *filters.clauses(cell=_cell(scope)))
+        .select_from(view)
+        .where(*filters.clauses(view))
         .cte("pts")
     )
 
@@ -137,6 +129,7 @@ async def dbscan_clusters(
     min_cases: int,
 ) -> list[dict[str, Any]]:
     """DBSCAN clusters of cases within distance_km of each other, as GeoJSON features."""
+    await scope.view_as(session)
     pts = points(scope, filters)
     max_lat = await session.scalar(select(func.max(func.abs(func.ST_Y(pts.c.pt)))))
     if max_lat is None:
@@ -147,7 +140,9 @@ async def dbscan_clusters(
     rows = (
         await session.execute(
             select(
-                func.ST_AsGeoJSON(_polygon(hull, eps_m / 4), 7).label("geometry"),
+                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(_polygon(hull, eps_m / 4)), 7).label(
+                    "geometry"
+                ),
                 func.count().label("case_count"),
                 func.count(func.distinct(second.c.organization_id)).label("organization_count"),
                 func.string_agg(second.c.issue_types, ",").label("issue_types"),
@@ -212,8 +207,8 @@ lagged AS (
    AND ST_DWithin(a.centre, b.centre, :neighbour)
   GROUP BY a.i, a.j, a.x, a.centre
 )
-SELECT ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326), 7)
-         AS geometry,
+SELECT ST_AsGeoJSON(ST_ForcePolygonCCW(
+         ST_Transform(ST_SetSRID(ST_Hexagon(:size, l.i, l.j), 6933), 4326)), 7) AS geometry,
        l.x::int AS case_count,
        -- No Gi* where it is undefined: no variance, one cell, or every cell a neighbour of
        -- this one (a tiny study area), where the denominator is zero.
@@ -231,6 +226,8 @@ async def hexagon_hotspots(
 ) -> list[dict[str, Any]]:
     """Hexagons of cell_km across on an equal-area grid, with counts and Getis-Ord Gi*."""
     import orjson
+
+    await scope.view_as(session)
 
     pts = points(scope, filters)
     size = (

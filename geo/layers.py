@@ -18,8 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import Case
-from cases.visibility import readable_case
+from cases.view import case_view
 from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
@@ -37,7 +36,6 @@ from geo.layers_io import (
     read_feature_chunks,
 )
 from geo.models import LAYER_KINDS, LayerFeature, ReferenceLayer
-from geo.privacy import cell_size
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 INSERT_BATCH = 500
@@ -106,7 +104,8 @@ FEATURE_COLLECTION = text(
 CASE_OVERLAPS = text(
     """
     WITH case_parts AS (
-        SELECT ST_Subdivide(geometry, :max_vertices) AS g FROM cases WHERE id = :case_id
+        SELECT ST_Subdivide(geometry, :max_vertices) AS g
+        FROM ej_cases('internal') WHERE id = :case_id
     ), hits AS (
         SELECT p.feature_id, p.layer_id,
                sum(ST_Area(CAST(ST_Intersection(p.geometry, c.g) AS geography))) AS m2
@@ -387,18 +386,25 @@ async def create_layer(
 async def case_overlaps(
     session: AsyncSession, actor: Actor, case_id: uuid.UUID
 ) -> list[OverlapRead]:
-    """Layer features intersecting a readable case; no areas when the viewer sees it generalized."""
-    case = await readable_case(session, actor, case_id)
-    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
-    generalized = bool(await session.scalar(select(size.is_not(None)).where(Case.id == case.id)))
+    """Layer features intersecting a readable case as the viewer is shown it (its cell when
+    generalized, so a layer of small squares cannot place it); no areas then."""
+    view = case_view()
+    shown = (
+        await session.execute(
+            select(view.c.generalized, view.c.area_m2).where(view.c.id == case_id)
+        )
+    ).one_or_none()
+    if shown is None:
+        raise NotFound("No such case.")
+    generalized, case_area = bool(shown.generalized), float(shown.area_m2 or 0.0)
     rows = await session.execute(
-        CASE_OVERLAPS, {"case_id": case.id, "max_vertices": SUBDIVIDE_MAX_VERTICES}
+        CASE_OVERLAPS, {"case_id": case_id, "max_vertices": SUBDIVIDE_MAX_VERTICES}
     )
     overlaps = []
     for row in rows:
         data = dict(row._mapping)
         area = float(data.pop("intersection_m2") or 0.0)
-        share = min(area / case.area_m2, 1.0) if case.area_m2 > 0 else None
+        share = min(area / case_area, 1.0) if case_area > 0 else None
         overlaps.append(
             OverlapRead(
                 **data,

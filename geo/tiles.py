@@ -6,32 +6,15 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from sqlalchemy import (
-    Integer,
-    Text,
-    bindparam,
-    case,
-    cast,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import Integer, Text, bindparam, cast, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters, case_filters
-from cases.models import Case
-from cases.visibility import case_visibility
+from cases.view import bbox_geometry, case_view
 from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
-from geo.privacy import (
-    PARTNER_CELL_DEG,
-    generalized_centroid,
-    generalized_geometry,
-    viewer_cell,
-)
+from geo.privacy import Level
 from geo.tile_cache import TileCache, tile_key
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
@@ -53,44 +36,47 @@ def _envelope() -> Any:
     return func.ST_TileEnvelope(_z, _x, _y)
 
 
-def _candidates(actor: Actor, filters: CaseFilters, size: Any) -> list[Any]:
-    """WHERE clauses: visible, filtered, near the tile; exact rows through the 3857 index.
+def _tile_view(filters: CaseFilters) -> Any:
+    """The case view within the tile (plus its buffer), as the viewer is shown each case.
 
-    The envelope is transformed, never the column. A generalized cell (tiles are at the
-    internal level, so at most PARTNER_CELL_DEG wide) holds the centroid, which lies in the
-    geometry's bounding box: padding the tile by one cell finds every such row.
+    The tile is the view's bbox argument: it narrows through the true geometry's index by one
+    cell beyond the tile, then keeps the rows whose shown geometry touches it.
     """
     margin: Any = literal_column(f"margin => {BUFFER / EXTENT}")
-    exact = size.is_(None) & Case.geom_3857.op("&&")(func.ST_TileEnvelope(_z, _x, _y, margin))
-    near = func.ST_Expand(func.ST_Transform(_envelope(), 4326), PARTNER_CELL_DEG)
-    generalized = size.is_not(None) & Case.geometry.op("&&")(near)
-    return [
-        case_visibility(actor),
-        *filters.clauses(cell=viewer_cell(actor)),
-        or_(exact, generalized),
-    ]
-
-
-def cases_layer(actor: Actor, filters: CaseFilters) -> Any:
-    """SELECT of one MVT layer `cases`: each visible case as shown to this viewer."""
-    size = viewer_cell(actor)
-    shown = case(
-        (size.is_(None), Case.geom_3857),
-        else_=func.ST_Transform(generalized_geometry(Case.geometry, Case.centroid, size), 3857),
+    # Clipped to the Web Mercator square first: a buffer past the antimeridian would wrap.
+    world = func.ST_TileEnvelope(0, 0, 0)
+    area = func.ST_Transform(
+        func.ST_ClipByBox2D(func.ST_TileEnvelope(_z, _x, _y, margin), world), 4326
     )
+    return case_view(Level.internal, bbox=area, q=filters.q)
+
+
+def _clauses(filters: CaseFilters, view: Any) -> list[Any]:
+    """The list filters on the view; a bbox filter is matched against the shown geometry."""
+    out = filters.clauses(view)
+    if filters.bbox:
+        out.append(func.ST_Intersects(view.c.geometry, bbox_geometry(filters.bbox)))
+    return out
+
+
+def cases_layer(filters: CaseFilters) -> Any:
+    """SELECT of one MVT layer `cases`: each visible case as shown to this viewer."""
+    view = _tile_view(filters)
+    c = view.c
     # Sort and cap before ST_AsMVTGeom, so clipping runs once per kept feature.
     rows = (
         select(
-            shown.label("shown"),
-            cast(Case.id, Text).label("id"),
-            Case.reference,
-            Case.status,
-            func.array_to_string(Case.issue_types, ",").label("issue_types"),
-            cast(Case.organization_id, Text).label("organization_id"),
-            size.is_not(None).label("generalized"),
+            c.geom_3857.label("shown"),
+            cast(c.id, Text).label("id"),
+            c.reference,
+            c.status,
+            func.array_to_string(c.issue_types, ",").label("issue_types"),
+            cast(c.organization_id, Text).label("organization_id"),
+            c.generalized,
         )
-        .where(*_candidates(actor, filters, size))
-        .order_by(Case.id)  # a uuid sorts as its text does
+        .select_from(view)
+        .where(*_clauses(filters, view))
+        .order_by(c.id)  # a uuid sorts as its text does
         .limit(MAX_FEATURES_PER_TILE)
         .subquery("candidates")
     )
@@ -102,10 +88,10 @@ def cases_layer(actor: Actor, filters: CaseFilters) -> Any:
     return select(func.ST_AsMVT(literal_column("t"), "cases", EXTENT, "geom")).select_from(layer)
 
 
-def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
+def clusters_layer(filters: CaseFilters) -> Any:
     """SELECT of the MVT layer `case_clusters`: counts on a grid, for low zooms with many cases."""
-    size = viewer_cell(actor)
-    point = func.ST_Transform(generalized_centroid(Case.centroid, size), 3857)
+    view = _tile_view(filters)
+    point = func.ST_Transform(view.c.centroid, 3857)
     grid = literal(WEB_MERCATOR_WIDTH) / func.power(2, _z) / CLUSTER_CELLS_PER_TILE
     snapped = func.ST_SnapToGrid(point, grid)
     cells = (
@@ -115,7 +101,8 @@ def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
             ).label("geom"),
             func.count().label("count"),
         )
-        .where(*_candidates(actor, filters, size), Case.centroid.is_not(None))
+        .select_from(view)
+        .where(*_clauses(filters, view), view.c.centroid.is_not(None))
         .group_by(snapped)
         .subquery("c")
     )
@@ -126,15 +113,15 @@ def clusters_layer(actor: Actor, filters: CaseFilters) -> Any:
 
 
 async def render_tile(
-    session: AsyncSession, actor: Actor, filters: CaseFilters, *, z: int, x: int, y: int
+    session: AsyncSession, filters: CaseFilters, *, z: int, x: int, y: int
 ) -> bytes:
     """The tile's bytes: layer `cases`, plus `case_clusters` below zoom 10."""
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFound(f"No tile {z}/{x}/{y}.")
     params = {"z": z, "x": x, "y": y}
-    tile = await session.scalar(cases_layer(actor, filters), params) or b""
+    tile = await session.scalar(cases_layer(filters), params) or b""
     if z < CLUSTER_BELOW_ZOOM:
-        tile += await session.scalar(clusters_layer(actor, filters), params) or b""
+        tile += await session.scalar(clusters_layer(filters), params) or b""
     return bytes(tile)
 
 
@@ -154,7 +141,7 @@ async def cached_tile(
     if settings.tile_cache_mb and 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z:
         key = await tile_key(session, actor, filters, z=z, x=x, y=y)
     if key is None:
-        return await render_tile(session, actor, filters, z=z, x=x, y=y)
+        return await render_tile(session, filters, z=z, x=x, y=y)
     cache = TileCache(
         request.app.state.arq,
         ttl_s=settings.tile_cache_ttl_s,
@@ -162,7 +149,7 @@ async def cached_tile(
     )
     tile = await cache.get(key)
     if tile is None:
-        tile = await render_tile(session, actor, filters, z=z, x=x, y=y)
+        tile = await render_tile(session, filters, z=z, x=x, y=y)
         await cache.put(key, tile)
     return tile
 

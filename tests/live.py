@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -110,7 +111,9 @@ async def live_server(
         failed = True
         raise
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)
         if failed:
             _show_log("API server", log)
@@ -147,7 +150,8 @@ async def live_worker(settings: Settings, **extra: str) -> AsyncIterator[LiveWor
         raise
     finally:
         if proc.returncode is None:
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
         if failed:
             _show_log("worker", log)

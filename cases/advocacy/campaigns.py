@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.advocacy.models import Campaign, CampaignCase, CaseFlag
 from cases.advocacy.schemas import CampaignCreate, CampaignRead, CampaignSummary
 from cases.models import Case
+from cases.view import case_view
 from cases.visibility import case_visibility, readable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
@@ -129,20 +130,21 @@ async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> C
     """A campaign with the cases of it the actor may read."""
     campaign = await _campaign(session, actor, campaign_id)
     total, all_orgs = (await campaign_sizes(session, [campaign.id])).get(campaign.id, (0, 0))
+    view = case_view()  # titles as the viewer may see them (public title where generalized)
     rows = (
         await session.execute(
             select(
-                Case.id,
-                Case.reference,
-                Case.title,
-                Case.organization_id,
-                Case.country,
-                Case.status,
-                Case.issue_types,
+                view.c.id,
+                view.c.reference,
+                view.c.title,
+                view.c.organization_id,
+                view.c.country,
+                view.c.status,
+                view.c.issue_types,
             )
-            .join(CampaignCase, CampaignCase.case_id == Case.id)
-            .where(CampaignCase.campaign_id == campaign.id, case_visibility(actor))
-            .order_by(Case.reference)
+            .join(CampaignCase, CampaignCase.case_id == view.c.id)
+            .where(CampaignCase.campaign_id == campaign.id)
+            .order_by(view.c.reference)
         )
     ).all()
     return CampaignRead(

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.models import Suggestion
 from cases.advocacy.schemas import SuggestionRead
-from cases.models import Case
-from cases.visibility import case_visibility
+from cases.view import case_view
 from corps.auth.actor import Actor
+from corps.db import system_viewer
 from geo.hotspots import metric_dbscan
 
 PROXIMITY_KM = 20.0
@@ -46,17 +46,20 @@ SELECT coalesce(a.parent_id, a.id) AS group_id, g.name AS group_name,
 FROM case_respondents cr
 JOIN actors a ON a.id = cr.actor_id
 JOIN actors g ON g.id = coalesce(a.parent_id, a.id)
-JOIN cases c ON c.id = cr.case_id AND c.archived_at IS NULL
+JOIN ej_cases('partner') c ON c.id = cr.case_id
 GROUP BY 1, 2
 HAVING count(DISTINCT c.organization_id) >= 2
 """)
 
+# Layers are matched against what a partner is shown (sensitive and high-risk cases as their
+# cell): suggestions are stored once for every viewer, and a crafted layer of small features
+# must not tell which part of its cell a hidden case lies in.
 SHARED_FEATURES = text("""
 SELECT f.id AS feature_id, f.name AS feature_name, l.name AS layer_name, l.kind AS layer_kind,
        array_agg(DISTINCT c.id::text) AS case_ids,
        array_agg(DISTINCT c.organization_id::text) AS organization_ids
 FROM layer_feature_parts p
-JOIN cases c ON c.archived_at IS NULL AND ST_Intersects(p.geometry, c.geometry)
+JOIN ej_cases('partner') c ON ST_Intersects(p.geometry, c.geometry)
 JOIN layer_features f ON f.id = p.feature_id
 JOIN reference_layers l ON l.id = p.layer_id
 GROUP BY f.id, f.name, l.name, l.kind
@@ -101,10 +104,9 @@ def _family_points() -> Any:
     return (
         text(f"""
             SELECT DISTINCT c.id, c.organization_id, c.country, c.centroid AS pt, fam.family
-            FROM cases c
+            FROM ej_cases('partner') c
             CROSS JOIN LATERAL unnest(c.issue_types) AS t(code)
             JOIN (VALUES {families}) AS fam(code, family) ON fam.code = t.code
-            WHERE c.archived_at IS NULL
         """)  # noqa: S608 (the VALUES list is built from constants above)
         .columns(
             column("id", Uuid),
@@ -181,11 +183,12 @@ async def _shared_features(session: AsyncSession) -> list[dict[str, Any]]:
 
 async def compute(session: AsyncSession, *, distance_km: float = PROXIMITY_KM) -> int:
     """Recompute every suggestion and replace the stored ones in this transaction."""
-    found = [
-        *await _shared_respondents(session),
-        *await _proximity(session, distance_km),
-        *await _shared_features(session),
-    ]
+    async with system_viewer(session):
+        found = [
+            *await _shared_respondents(session),
+            *await _proximity(session, distance_km),
+            *await _shared_features(session),
+        ]
     await session.execute(delete(Suggestion))
     if found:
         await session.execute(insert(Suggestion).values(found))
@@ -196,9 +199,10 @@ async def for_viewer(
     session: AsyncSession, actor: Actor, *, limit: int = 200
 ) -> list[SuggestionRead]:
     """Stored suggestions as the viewer may see them: only their readable cases are named."""
+    view = case_view()
     readable = (
-        select(func.array_agg(cast(Case.id, Text)))
-        .where(Case.id == any_(cast(Suggestion.case_ids, ARRAY(Uuid))), case_visibility(actor))
+        select(func.array_agg(cast(view.c.id, Text)))
+        .where(view.c.id == any_(cast(Suggestion.case_ids, ARRAY(Uuid))))
         .correlate(Suggestion)
         .scalar_subquery()
     )

@@ -45,7 +45,7 @@ from cases.evidence.models import CustodyEvent
 from cases.evidence.storage import Storage
 from corps.auth.actor import Actor
 from corps.settings import get_settings
-from geo.export import STREAMS, ExportFormat
+from geo.export import STREAMS, ExportFormat, Viewer
 from geo.privacy import Level
 
 GIS_FORMATS = ("geojson", "kml", "gpkg", "csv")
@@ -174,13 +174,13 @@ async def _add_custody(
 
 
 async def _add_case_file(
-    bundle: Bundle, engine: AsyncEngine, statement: Any, fmt: str, workdir: Path
+    bundle: Bundle, engine: AsyncEngine, statement: Any, fmt: str, workdir: Path, viewer: Viewer
 ) -> dict[str, str]:
     """One case file, written to disk first so the PDF can embed it too."""
     name = f"cases.{fmt}"
     local = workdir / name
     with local.open("wb") as fh:
-        async for chunk in STREAMS[ExportFormat(fmt)](engine, statement):
+        async for chunk in STREAMS[ExportFormat(fmt)](engine, statement, viewer):
             await asyncio.to_thread(fh.write, chunk)
     await bundle.add_file(name, local, compress=True)
     return {"path": str(local), "name": name, "description": f"the cases as {fmt.upper()}"}
@@ -316,9 +316,11 @@ async def assemble(
             attachments += await _add_custody(bundle, content, outcomes, chains, workdir)
             lap("custody_s")
         await progress.stage("writing the case files", 0.88)
-        statement = case_statement(actor, order.level, [c.id for c in content.cases])
+        statement = case_statement(order.level, [c.id for c in content.cases])
         for fmt in (f for f in GIS_FORMATS if f in order.formats):
-            attachments.insert(0, await _add_case_file(bundle, engine, statement, fmt, workdir))
+            attachments.insert(
+                0, await _add_case_file(bundle, engine, statement, fmt, workdir, Viewer.of(actor))
+            )
         lap("case_files_s")
         extra = {"anchors": anchors, "signed_by": signer.signed_by(signed_at)}
         if "pdf" in order.formats:

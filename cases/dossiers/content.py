@@ -17,19 +17,17 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.models import Campaign
 from cases.dossiers.redact import redact_public
 from cases.evidence.models import Evidence
-from cases.filters import CaseFilters
-from cases.models import Case, CaseEvent
-from cases.projection import respondents_json
-from cases.visibility import case_visibility
-from corps.auth.actor import Actor
+from cases.models import Case, CaseEvent, CaseRespondent, ResponsibleActor
+from cases.view import case_view
+from corps.auth.actor import Actor, view_as
 from corps.members.models import User
-from geo.export import export_rows
+from geo.export_rows import export_select, iso_date
 from geo.privacy import Level
 
 
@@ -93,9 +91,27 @@ class DossierContent:
     campaign: dict[str, Any] | None
 
 
-def case_statement(actor: Actor, level: Level, ids: list[uuid.UUID]) -> Any:
-    """The shared export's rows (visibility and privacy applied) for exactly these cases."""
-    return export_rows(actor, CaseFilters(), level).where(Case.id.in_(ids))
+def case_statement(level: Level, ids: list[uuid.UUID], *, full: bool = False) -> Any:
+    """The shared export's rows (the case view at the level) for exactly these cases."""
+    view = case_view(level)
+    stmt = export_select(view, level).where(view.c.id.in_(ids))
+    if not full:
+        return stmt
+    # The true place name and the individuals named are read only to redact them from
+    # timeline text; they are never shown.
+    individuals = (
+        select(func.array_agg(CaseRespondent.name_as_given))
+        .join(ResponsibleActor, ResponsibleActor.id == CaseRespondent.actor_id)
+        .where(CaseRespondent.case_id == Case.id, ResponsibleActor.kind == "other")
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    return stmt.join(Case, Case.id == view.c.id).add_columns(
+        view.c.summary,
+        view.c.respondents,
+        Case.place_name.label("true_place_name"),
+        individuals.label("individuals"),
+    )
 
 
 def _day(value: date | None, level: Level) -> str | None:
@@ -115,13 +131,7 @@ def _respondents(raw: Any, level: Level) -> list[dict[str, Any]]:
 
 def _private_names(row: Any) -> list[str]:
     """The place name and the names of respondents who are individuals."""
-    raw = (
-        row.respondents
-        if isinstance(row.respondents, list)
-        else orjson.loads(row.respondents or "[]")
-    )
-    names = [r["name"] for r in raw if r.get("kind") == "other"]
-    return [n for n in [row.true_place_name, *names] if n]
+    return [n for n in [row.true_place_name, *(row.individuals or [])] if n]
 
 
 async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], level: Level) -> None:
@@ -144,6 +154,7 @@ async def _events(session: AsyncSession, cases: dict[uuid.UUID, CaseSection], le
                 "kind": event.kind,
                 "occurred_on": _day(event.occurred_on, level),
                 "description": description,
+                "public_note": event.public_note,
                 "remedy": event.remedy,
                 "outcome": event.outcome,
                 "due_on": _day(event.due_on, level),
@@ -205,19 +216,15 @@ async def load_content(
     campaign_id: uuid.UUID | None,
 ) -> DossierContent:
     """Read the cases, their timelines and evidence records as the level allows."""
-    still_seen = set(
-        await session.scalars(select(Case.id).where(Case.id.in_(ids), case_visibility(actor)))
-    )
+    await view_as(session, actor)
+    seen = case_view()
+    still_seen = set(await session.scalars(select(seen.c.id).where(seen.c.id.in_(ids))))
     if len(still_seen) != len(set(ids)):
         raise CasesChanged(
             f"{len(set(ids)) - len(still_seen)} of the cases are no longer readable by the "
             "requester (archived, or access changed); ask for the dossier again."
         )
-    stmt = case_statement(actor, level, ids).add_columns(
-        Case.summary,
-        respondents_json().label("respondents"),
-        Case.place_name.label("true_place_name"),
-    )
+    stmt = case_statement(level, ids, full=True)
     sections: dict[uuid.UUID, CaseSection] = {}
     for number, row in enumerate((await session.execute(stmt)).all(), start=1):
         case_id = uuid.UUID(row.id)
@@ -227,13 +234,13 @@ async def load_content(
             reference=row.reference,
             title=row.title,
             status=row.status,
-            issue_types=[t for t in (row.issue_types or "").split(",") if t],
+            issue_types=list(row.issue_types or []),
             sensitivity=row.sensitivity,
             generalized=bool(row.generalized),
             country=row.country,
             place_name=row.place_name,
             people_affected=row.people_affected,
-            opened_on=row.opened_on,
+            opened_on=iso_date(row.opened_on, row.date_precision),
             summary=None if level == Level.public or row.generalized else row.summary,
             respondents=_respondents(row.respondents, level),
             geometry=orjson.loads(row.geometry_json),

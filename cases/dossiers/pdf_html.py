@@ -1,10 +1,9 @@
 """The dossier PDF's HTML: cover, summary, overview map, a section per case, how to verify.
 
 Every piece of user text is escaped and carries dir="auto", so Arabic, Hebrew or Urdu runs
-right to left wherever it appears; the font stack names DejaVu and Noto (Arabic, Hebrew,
-Devanagari, Bengali, Myanmar, Thai, Ethiopic, CJK), installed by scripts/bootstrap.sh, and
-Pango falls back on any other installed font. The summary, map and annex pages live in
-pdf_sections.py.
+right to left wherever it appears; the font stack names DejaVu and Noto (Arabic, Myanmar,
+Devanagari), installed by scripts/bootstrap.sh, and Pango falls back on any other installed
+font for other scripts. The summary, map and annex pages live in pdf_sections.py.
 """
 
 from __future__ import annotations
@@ -27,12 +26,10 @@ from cases.dossiers.pdf_sections import (
 )
 from geo.privacy import Level
 
-FONTS = (
-    '"EJ Arabic", "DejaVu Sans", "Noto Sans", "Noto Naskh Arabic", "Noto Sans Arabic", '
-    '"Noto Sans Hebrew", '
-    '"Noto Sans Devanagari", "Noto Sans Bengali", "Noto Sans Myanmar", "Noto Sans Thai", '
-    '"Noto Sans Ethiopic", "Noto Sans CJK SC", sans-serif'
-)
+# A short stack is faster to lay out (Pango asks fontconfig per run of text); scripts it does
+# not name (Hebrew, Bengali, Thai, Ethiopic, CJK) reach their Noto faces by fontconfig's
+# fallback.
+FONTS = '"EJ Arabic", "DejaVu Sans", "Noto Sans Myanmar", "Noto Sans Devanagari", sans-serif'
 LEVEL_TEXT = {
     Level.internal: "Internal: locations as the requesting organization may see them. "
     "Not for circulation outside the corps.",
@@ -67,12 +64,11 @@ h3 {{ font-size: 11pt; margin: 5mm 0 2mm; color: #a12a26; break-after: avoid; }}
 thead {{ display: table-header-group; }}
 .together {{ break-inside: avoid; }}
 section.case, section.map, section.summary, section.annex {{ break-before: page; }}
-table {{ border-collapse: collapse; width: 100%; }}
+table {{ border-collapse: collapse; width: 100%; table-layout: fixed; }}
 th, td {{ text-align: start; vertical-align: top; padding: 1mm 1.5mm;
           border-bottom: 1px solid #ddd; }}
 th {{ font-weight: bold; width: 30%; }}
 table.list th {{ width: auto; background: #f2f2f2; }}
-table.list tr {{ break-inside: avoid; }}
 .hash {{ font-family: "DejaVu Sans Mono", monospace; font-size: 6.5pt; word-break: break-all; }}
 .note {{ color: #555; font-size: 9pt; }}
 .kicker {{ font-size: 13pt; color: #a12a26; letter-spacing: .5pt; margin: 0; }}
@@ -85,8 +81,7 @@ figure.locator figcaption {{ font-size: 8.5pt; color: #555; }}
 .photos figure {{ display: inline-block; width: 52mm; margin: 0 2mm 2mm 0; vertical-align: top; }}
 .photos img {{ max-width: 52mm; max-height: 40mm; border: 1px solid #ccc; }}
 .photos figcaption {{ font-size: 7.5pt; color: #555; }}
-ol.legend {{ columns: 2; font-size: 8.5pt; padding-left: 5mm; }}
-ol.legend li {{ list-style: none; break-inside: avoid; }}
+table.legend td {{ font-size: 8.5pt; border: none; padding: .4mm 1mm; width: 50%; }}
 pre {{ font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; background: #f4f4f4;
        padding: 2mm; white-space: pre-wrap; word-break: break-all; }}
 .custody {{ font-size: 8.5pt; }}
@@ -171,7 +166,8 @@ def _timeline(case: CaseSection) -> str:
     if not case.events:
         return "<p class='note'>No timeline events.</p>"
     head = (
-        "<thead><tr><th>Date</th><th>Kind</th><th>Remedy</th><th>Outcome</th>"
+        "<thead><tr><th style='width:14%'>Date</th><th style='width:14%'>Kind</th>"
+        "<th style='width:18%'>Remedy</th><th style='width:12%'>Outcome</th>"
         "<th>Description</th></tr></thead>"
     )
     rows = "".join(
@@ -215,7 +211,10 @@ def _evidence(
 ) -> str:
     if not case.evidence:
         return "<p class='note'>No evidence recorded.</p>"
-    head = "<thead><tr><th>Item</th><th>SHA-256 of the original, capture, custody</th></tr></thead>"
+    head = (
+        "<thead><tr><th style='width:30%'>Item</th>"
+        "<th>SHA-256 of the original, capture, custody</th></tr></thead>"
+    )
     rows = []
     for item in case.evidence:
         sentence = custody_sentence(item, drawn.chains.get(item.id, []), month_only=month_only)

@@ -94,11 +94,19 @@ def summary_page(
 
 def overview_page(content: DossierContent, svg: str) -> str:
     """The overview map and its numbered legend."""
-    legend = "".join(
-        f"<li dir='auto'><b>{c.number}</b> {t(c.reference)}: {t(c.title)}"
+    entries = [
+        f"<td dir='auto'><b>{c.number}</b> {t(c.reference)}: {t(c.title)}"
         + (" <i>(location generalized)</i>" if c.generalized else "")
-        + "</li>"
+        + "</td>"
         for c in content.cases
+    ]
+    half = (len(entries) + 1) // 2  # two columns, read down then across, as a table
+    rows = "".join(
+        "<tr>"
+        + entries[i]
+        + (entries[half + i] if half + i < len(entries) else "<td></td>")
+        + "</tr>"
+        for i in range(half)
     )
     generalized = sum(1 for c in content.cases if c.generalized)
     caption = (
@@ -113,7 +121,7 @@ def overview_page(content: DossierContent, svg: str) -> str:
         )
     return (
         f"<section class='map'><h2>Map of the cases</h2>{svg}"
-        f"<p class='note'>{t(caption)}</p><ol class='legend'>{legend}</ol></section>"
+        f"<p class='note'>{t(caption)}</p><table class='legend'>{rows}</table></section>"
     )
 
 

@@ -50,6 +50,11 @@ class CustodyRead(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="What of the details this viewer may not see (capture location, dossier): "
+        "the hash covers the stored details, so check such a link with POST .../verify.",
+    )
 
 
 class VerifyResult(BaseModel):

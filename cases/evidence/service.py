@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, Text, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.blobs import forget_after_rollback, hold_blob
@@ -22,34 +22,33 @@ from cases.evidence.models import Evidence
 from cases.evidence.schemas import EvidenceFields, EvidenceRead, VerifyResult
 from cases.evidence.storage import BlobNotFound, Storage
 from cases.evidence.upload import ReceivedUpload, receive_upload
-from cases.models import Case
-from cases.visibility import case_visibility, editable_case
+from cases.view import case_view
+from cases.visibility import editable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.db import on_rollback
 from corps.errors import Forbidden, NotFound, Unprocessable
 from corps.jobs import enqueue_after_commit
 from corps.pagination import PageParams, encode_cursor, read_cursor
-from geo.privacy import cell_size
 
 LOCATION_KEYS = ("gps", "distance_to_case_m", "location_note", "location_warning")
 
 
-def visible_evidence(actor: Actor) -> Select[Evidence, bool]:
-    """Evidence of cases the actor may read, with whether the case's location is generalized."""
-    size = cell_size(actor, sensitivity=Case.sensitivity, organization_id=Case.organization_id)
-    return (
-        select(Evidence, size.is_not(None).label("generalized"))
-        .join(Case, Case.id == Evidence.case_id)
-        .where(case_visibility(actor))
-    )
+def visible_evidence() -> Select[Evidence, bool]:
+    """Evidence of cases the viewer may read, with whether the case is shown generalized."""
+    view = case_view()
+    return select(Evidence, view.c.generalized).join(view, view.c.id == Evidence.case_id)
+
+
+def _without_location(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metadata.items() if k not in LOCATION_KEYS}
 
 
 def to_read(evidence: Evidence, *, generalized: bool) -> EvidenceRead:
     """The API shape of an item; a generalized viewer gets no capture location."""
     metadata = dict(evidence.metadata_ or {})
     if generalized:
-        metadata = {k: v for k, v in metadata.items() if k not in LOCATION_KEYS}
+        metadata = _without_location(metadata)
     return EvidenceRead(
         id=evidence.id,
         case_id=evidence.case_id,
@@ -173,7 +172,7 @@ async def _readable(
     session: AsyncSession, actor: Actor, evidence_id: uuid.UUID
 ) -> tuple[Evidence, bool]:
     row = (
-        await session.execute(visible_evidence(actor).where(Evidence.id == evidence_id))
+        await session.execute(visible_evidence().where(Evidence.id == evidence_id))
     ).one_or_none()
     if row is None:
         raise NotFound("No such evidence.")
@@ -193,9 +192,10 @@ async def list_for_case(
     session: AsyncSession, actor: Actor, case_id: uuid.UUID, page: PageParams
 ) -> tuple[list[EvidenceRead], str | None]:
     """One page of a case's evidence, in order of receipt."""
-    if not await session.scalar(select(Case.id).where(Case.id == case_id, case_visibility(actor))):
+    view = case_view()
+    if not await session.scalar(select(view.c.id).where(view.c.id == case_id)):
         raise NotFound("No such case.")
-    stmt = visible_evidence(actor).where(Evidence.case_id == case_id)
+    stmt = visible_evidence().where(Evidence.case_id == case_id)
     if page.after:
         stmt = stmt.where(
             tuple_(Evidence.received_at, Evidence.id)
@@ -241,12 +241,55 @@ async def open_content(
 async def custody(
     session: AsyncSession, actor: Actor, evidence_id: uuid.UUID
 ) -> list[dict[str, Any]]:
-    """The item's whole chain of custody; reading it is itself recorded as a view."""
-    evidence, _ = await _readable(session, actor, evidence_id)
+    """The item's whole chain of custody as this viewer may see it; reading it is a view too.
+
+    A viewer who sees the case generalized gets no capture location; a dossier is named only
+    to its requester's organization. The hashes cover the stored details, so such a viewer
+    checks the chain with POST /evidence/{id}/verify.
+    """
+    evidence, generalized = await _readable(session, actor, evidence_id)
     await append_custody_event(
         session, evidence.id, "viewed", actor_id=actor.user_id, details={"what": "custody"}
     )
-    return [as_plain(row) for row in await custody_chain(session, evidence.id)]
+    chain = [as_plain(row) for row in await custody_chain(session, evidence.id)]
+    dossier_ids = {
+        link["details"]["dossier_id"] for link in chain if "dossier_id" in link["details"]
+    }
+    own_dossiers = await _own_dossiers(session, actor, dossier_ids)
+    return [_custody_as_seen(link, generalized, own_dossiers) for link in chain]
+
+
+async def _own_dossiers(session: AsyncSession, actor: Actor, ids: set[str]) -> set[str]:
+    """Those of the dossier ids that the actor's organization requested."""
+    from cases.dossiers.models import Dossier
+
+    if not ids:
+        return set()
+    rows = await session.scalars(
+        select(cast(Dossier.id, Text)).where(
+            cast(Dossier.id, Text).in_(sorted(ids)),
+            Dossier.organization_id == actor.organization_id,
+        )
+    )
+    return set(rows)
+
+
+def _custody_as_seen(
+    link: dict[str, Any], generalized: bool, own_dossiers: set[str]
+) -> dict[str, Any]:
+    details = dict(link["details"])
+    withheld = []
+    if generalized and isinstance(details.get("metadata"), dict):
+        kept = _without_location(details["metadata"])
+        if kept != details["metadata"]:
+            details["metadata"] = kept
+            withheld.append("capture location")
+    if "dossier_id" in details and details["dossier_id"] not in own_dossiers:
+        details["dossier_id"] = None
+        withheld.append("dossier")
+    if not withheld:
+        return link
+    return {**link, "details": details, "withheld": withheld}
 
 
 async def verify_item(

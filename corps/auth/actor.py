@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.session import session_token
 from corps.auth.tokens import check_not_revoked, read_claims
-from corps.db import SessionDep
+from corps.db import SessionDep, set_viewer
 from corps.errors import Forbidden, Unauthorized
 from corps.viewer import Viewer, adopt_viewer
 
@@ -85,6 +86,13 @@ async def current_actor(
     )
     adopt_viewer(session, Viewer.of(actor))  # and every later transaction of the request
     return actor
+
+
+async def view_as(session: AsyncSession | AsyncConnection, actor: Actor) -> None:
+    """Make `actor` the viewer of the current transaction (requests, and jobs acting for one)."""
+    await set_viewer(
+        session, user_id=actor.user_id, organization_id=actor.organization_id, role=actor.role
+    )
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

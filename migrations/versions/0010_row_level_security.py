@@ -8,7 +8,7 @@ runs this migration, used by migrations and tests' factories, never by the servi
 policy that sees every row, which the few SECURITY DEFINER functions here rely on.
 
 Revision ID: 0010
-Revises: 0030
+Revises: 0021
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ Create Date: 2026-12-02
 from alembic import op
 
 revision = "0010"
-down_revision = "0030"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

@@ -228,3 +228,18 @@ def test_an_installed_package_finds_the_migrations_in_its_folder(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CliError, match="cannot find the migrations"):
         database.head_revision()
+
+
+def test_the_readme_lists_every_demo_login_and_stays_inside_the_repository() -> None:
+    from corps.demo_data import DEMO_PASSWORD, DEMO_USERS
+
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    for _role, email, _name, _org in DEMO_USERS:
+        assert f"`{email}`" in readme
+    assert DEMO_PASSWORD in readme
+    for doc in [root / "README.md", *(root / "docs").glob("*.md")]:
+        text = doc.read_text()
+        assert "../" not in text and "/work/" not in text, doc.name
+    for name in ("architecture.md", "api.md", "operations.md"):
+        assert (root / "docs" / name).is_file()

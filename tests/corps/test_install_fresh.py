@@ -8,10 +8,13 @@ and the API, as an operator would.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -30,6 +33,7 @@ SUPERUSER_URL = os.environ.get(
 BASE = make_url(TEST_DATABASE_URL).database or "ejcorps_test"
 OWNER, APP = f"{BASE}_owner", f"{BASE}_app"
 OWNER_PASSWORD, APP_PASSWORD = "fresh-owner-pw-1", "fresh-app-pw-1"
+BACKUP, BACKUP_PASSWORD = f"{BASE}_backup", "fresh-backup-pw-1"
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@fresh.example.org", "first-admin-pass-1"
 
 
@@ -216,3 +220,66 @@ async def test_from_an_empty_database_to_a_first_case(
         listed = await client.get("/api/v1/cases", headers=admin)
         assert [c["id"] for c in listed.json()["items"]] == [case.json()["id"]]
     await _as_superuser("postgres", f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")
+
+
+def _run(command: list[str], password: str) -> subprocess.CompletedProcess[str]:
+    env = {"PGPASSWORD": password, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+
+
+async def test_the_documented_backup_restores_into_a_new_database(
+    roles: None, settings: Settings, tmp_path: Path
+) -> None:
+    # As docs/operations.md: a backup role that bypasses row-level security and reads all
+    # data (the owner cannot dump tables whose policies are forced on it), and a restore
+    # run by the superuser, which keeps the dump's owners.
+    await _as_superuser(
+        "postgres",
+        f"""DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BACKUP}') THEN
+            CREATE ROLE {BACKUP} LOGIN BYPASSRLS PASSWORD '{BACKUP_PASSWORD}';
+          END IF;
+        END $$; GRANT pg_read_all_data TO {BACKUP};""",
+    )
+    source = await _fresh_database("backup", with_extensions=True)
+    code, out, err = _init(source, settings)
+    assert code == 0, out + err
+    dump = tmp_path / "ejcorps.dump"
+    server = make_url(source.owner_url)
+    where = ["-h", str(server.host), "-p", str(server.port or 5432)]
+    dumped = await asyncio.to_thread(
+        _run,
+        ["pg_dump", "-Fc", *where, "-U", BACKUP, "-d", source.name, "-f", str(dump)],
+        BACKUP_PASSWORD,
+    )
+    assert dumped.returncode == 0, dumped.stderr
+
+    target = await _fresh_database("restored", with_extensions=True)
+    superuser = make_url(SUPERUSER_URL)
+    restored = await asyncio.to_thread(
+        _run,
+        [
+            "pg_restore",
+            *where,
+            "-U",
+            superuser.username or "postgres",
+            "-d",
+            target.name,
+            "--exit-on-error",
+            str(dump),
+        ],
+        superuser.password or "",
+    )
+    assert restored.returncode == 0, restored.stderr
+    migrated = run_corps("migrate", env=target.env(settings))
+    assert migrated.returncode == 0, migrated.stderr
+    audit = run_corps("verify-audit", env=target.env(settings))
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert await _state(target) == await _state(source)
+
+    fresh = settings.model_copy(update={"database_url": target.app_url})
+    async with live_server(fresh) as live, httpx.AsyncClient(base_url=live.url) as client:
+        admin = await _sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+        assert (await client.get("/api/v1/me", headers=admin)).json()["role"] == "admin"
+    for db in (source, target):
+        await _as_superuser("postgres", f"DROP DATABASE IF EXISTS {db.name} WITH (FORCE)")

@@ -34,6 +34,20 @@ def _pg_bin(name: str) -> str:
     return found
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie child of ours counts as gone
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return False
+    return True
+
+
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
     """Block until something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
@@ -120,6 +134,13 @@ class PostgresCluster:
 
     def init(self) -> None:
         """initdb, start, and create the project's two roles and a database with PostGIS."""
+        try:
+            self._init()
+        except BaseException:
+            self.remove()
+            raise
+
+    def _init(self) -> None:
         self._run(
             _pg_bin("initdb"),
             "-D",
@@ -132,11 +153,9 @@ class PostgresCluster:
             "UTF8",
         )
         self.start()
-        self.psql(
-            "CREATE ROLE ejcorps LOGIN PASSWORD 'ejcorps';"
-            "CREATE ROLE ejcorps_app LOGIN PASSWORD 'ejcorps_app';"
-            "CREATE DATABASE ejcorps OWNER ejcorps;"
-        )
+        self.psql("CREATE ROLE ejcorps LOGIN PASSWORD 'ejcorps'")
+        self.psql("CREATE ROLE ejcorps_app LOGIN PASSWORD 'ejcorps_app'")
+        self.psql("CREATE DATABASE ejcorps OWNER ejcorps")
         self.psql(
             "CREATE EXTENSION postgis; CREATE EXTENSION pg_trgm; CREATE EXTENSION unaccent;",
             database="ejcorps",
@@ -179,11 +198,17 @@ class PostgresCluster:
             "-c",
             "max_connections=100",
         ]
-        if self._as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
+        # our own child (not through runuser), so that after a kill -9 we reap it: a zombie
+        # postmaster would keep its PID alive and block the restart
+        as_user = {"user": "postgres", "group": "postgres"} if self._as_postgres else {}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.root,
+                **as_user,  # type: ignore[arg-type]
             )
         self._wait_ready()
 
@@ -191,7 +216,16 @@ class PostgresCluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             probe = subprocess.run(
-                [_pg_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
+                [
+                    _pg_bin("pg_isready"),
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                ],
                 check=False,
             )
             if probe.returncode == 0:
@@ -199,22 +233,32 @@ class PostgresCluster:
             time.sleep(0.1)
         raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text()[-2000:]}")
 
+    def postmaster_pid(self) -> int | None:
+        """The running postmaster's process id, from its lock file."""
+        try:
+            return int((self.data / "postmaster.pid").read_text().split()[0])
+        except (FileNotFoundError, IndexError, ValueError):
+            return None
+
     def kill(self) -> None:
         """kill -9 the postmaster and every backend: a crash, not a shutdown."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
-        # backends notice the postmaster's death by themselves; wait until the port is free
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                time.sleep(0.1)
-            except OSError:
-                return
+        pid = self.postmaster_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                group = os.getpgid(pid)
+                if group != os.getpgrp():  # its own group: the postmaster and its backends
+                    os.killpg(group, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+        if pid is not None:  # backends notice the postmaster's death; wait for the last
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and _alive(pid):
+                time.sleep(0.05)
 
     def remove(self) -> None:
         """Stop it for good and remove its files."""

@@ -107,7 +107,9 @@ async def test_the_map_shows_cases_and_hotspots_and_never_a_high_risk_place(
     # hotspots: DBSCAN clusters and Gi* hexagons with a legend
     await s.page.get_by_role("button", name="Close").click()
     await s.page.get_by_label("Clusters (DBSCAN, 25 km)").check()
-    await expect(s.page.get_by_test_id("hotspot-state")).to_contain_text("clusters", timeout=60_000)
+    await expect(s.page.get_by_test_id("hotspot-state")).to_contain_text(
+        "clusters", timeout=180_000
+    )
     await s.page.wait_for_function(
         "() => window.ejMap.querySourceFeatures('dbscan').length > 0", timeout=30_000
     )
@@ -117,7 +119,9 @@ async def test_the_map_shows_cases_and_hotspots_and_never_a_high_risk_place(
     assert max(clusters) >= 5
     await s.page.get_by_label("Hot and cold areas").check()
     await expect(s.page.get_by_test_id("legend")).to_be_visible()
-    await expect(s.page.get_by_test_id("hotspot-state")).to_contain_text("hexagons", timeout=60_000)
+    await expect(s.page.get_by_test_id("hotspot-state")).to_contain_text(
+        "hexagons", timeout=180_000
+    )
     hexagons = await s.page.evaluate(
         "() => window.ejMap.querySourceFeatures('hex').map(f => f.properties)"
     )

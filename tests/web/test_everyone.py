@@ -81,7 +81,7 @@ async def test_change_password_and_sign_out_clears_the_device(
     await s.page.get_by_role("link", name="Cases").click()
     await s.page.get_by_role("link", name="Record a case").click()
     await s.page.get_by_label("Title").fill("Waiting case")
-    await s.page.get_by_role("checkbox", name="Mining").check()
+    await s.page.get_by_role("checkbox", name="Mining", exact=True).check()
     await s.page.get_by_role("radio", name="Point").check()
     await s.page.get_by_label("Coordinates").fill("36.8, -1.3")
     await s.page.get_by_role("button", name="Use these coordinates").click()

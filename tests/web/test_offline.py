@@ -40,7 +40,7 @@ async def test_a_case_with_a_photo_recorded_offline_arrives_once_with_the_phones
 
     await s.page.get_by_role("link", name="Record a case").click()
     await s.page.get_by_label("Title").fill("Fence photographed without signal")
-    await s.page.get_by_role("checkbox", name="Land grab").check()
+    await s.page.get_by_role("checkbox", name="Land grab", exact=True).check()
     await s.page.get_by_label("Country (2-letter code)").fill("KE")
     await s.page.get_by_role("radio", name="Point").check()
     await s.page.get_by_label("Coordinates").fill("36.82, -1.29")

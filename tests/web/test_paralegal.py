@@ -63,7 +63,7 @@ async def test_sign_in_and_find_cases(
 async def fill_case_basics(s: object, title: str) -> None:
     page = s.page  # type: ignore[attr-defined]
     await page.get_by_label("Title").fill(title)
-    await page.get_by_role("checkbox", name="Land grab").check()
+    await page.get_by_role("checkbox", name="Land grab", exact=True).check()
     await page.get_by_label("What happened").fill(
         "Fences went up overnight around the grazing land."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ async def web_client(
     (tmp_path / "index.html").write_text(INDEX)
     (tmp_path / "assets" / "app-1.js").write_text("console.log(1)")
     (tmp_path / "sw.js").write_text("self.addEventListener('fetch', () => {})")
+    (tmp_path / "assets" / "app-1.js.gz").write_bytes(gzip.compress(b"console.log(1)"))
     app = create_app(settings.model_copy(update={"web_dist": tmp_path}))
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -38,8 +40,12 @@ async def test_app_routes_fall_back_to_the_index(web_client: httpx.AsyncClient) 
         assert response.text == INDEX
         assert response.headers["cache-control"] == "no-cache"
     asset = await web_client.get("/assets/app-1.js")
-    assert asset.text == "console.log(1)"
+    assert asset.text == "console.log(1)"  # sent gzipped (httpx asks for it), read back plain
+    assert asset.headers["content-encoding"] == "gzip"
+    assert asset.headers["content-type"].startswith("text/javascript")
     assert "immutable" in asset.headers["cache-control"]
+    plain = await web_client.get("/assets/app-1.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == b"console.log(1)"
     assert (await web_client.get("/sw.js")).headers["service-worker-allowed"] == "/"
 
 

@@ -1,7 +1,17 @@
 import "fake-indexeddb/auto";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError, OfflineError, type CaseBody, type Evidence, type TimelineEvent } from "./api";
-import { cacheGet, cachePut, clearDevice, enqueue, flush, pending, type OutboxItem, type Transport } from "./outbox";
+import {
+  cacheGet,
+  cachePut,
+  clearDevice,
+  enqueue,
+  flush,
+  pending,
+  setOutboxOwner,
+  type OutboxItem,
+  type Transport,
+} from "./outbox";
 
 const CASE_ID = "7f1c1d52-1b0e-4c55-9d8e-0a0b0c0d0e0f";
 
@@ -91,7 +101,18 @@ async function queueCaseWithPhotoAndStep(): Promise<void> {
 
 describe("outbox", () => {
   beforeEach(async () => {
+    setOutboxOwner("paralegal-1");
     await clearDevice();
+  });
+
+  it("sends only what the signed-in user recorded", async () => {
+    const server = new FakeServer();
+    await queueCaseWithPhotoAndStep();
+    setOutboxOwner("someone-else");
+    expect(await flush(server)).toBe(0);
+    expect(await pending()).toHaveLength(3);
+    setOutboxOwner("paralegal-1");
+    expect(await flush(server)).toBe(3);
   });
 
   it("keeps everything while offline and sends it in order when back", async () => {

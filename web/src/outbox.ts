@@ -23,6 +23,7 @@ export interface OutboxItem {
   filename?: string;
   sha256?: string;
   evidenceKind?: string;
+  owner?: string; // the user who recorded it: only their session sends it
 }
 
 interface EjDB extends DBSchema {
@@ -37,6 +38,12 @@ export interface Transport {
   listEvents(caseId: string): Promise<TimelineEvent[]>;
   uploadEvidence(item: OutboxItem): Promise<Evidence>;
   listEvidence(caseId: string): Promise<Evidence[]>;
+}
+
+let owner: string | undefined;
+/** The signed-in user: what they record is theirs, and only theirs is sent. */
+export function setOutboxOwner(userId: string | undefined): void {
+  owner = userId;
 }
 
 let dbPromise: Promise<IDBPDatabase<EjDB>> | null = null;
@@ -67,6 +74,7 @@ export async function enqueue(
 ): Promise<void> {
   await (await db()).add("outbox", {
     ...item,
+    owner,
     state: "waiting",
     attempts: 0,
     createdAt: new Date().toISOString(),
@@ -120,6 +128,7 @@ async function doFlush(transport: Transport): Promise<number> {
   let sent = 0;
   const blocked = new Set<string>(); // a case that failed holds back its events and files
   for (const item of await pending()) {
+    if (item.owner !== owner) continue; // another account's: waits for its own sign-in
     if (item.state !== "waiting" || blocked.has(item.caseId)) {
       blocked.add(item.caseId);
       continue;
@@ -153,6 +162,11 @@ export async function cachePut(key: string, value: unknown): Promise<void> {
 /** A cached copy, or undefined. */
 export async function cacheGet<T>(key: string): Promise<T | undefined> {
   return (await (await db()).get("cache", key))?.value as T | undefined;
+}
+
+/** Forget the cached case data (a session that ended elsewhere); the outbox stays. */
+export async function clearCache(): Promise<void> {
+  await (await db()).clear("cache");
 }
 
 /** Forget everything on this device: the outbox and cached data (at sign-out). */

@@ -1,21 +1,28 @@
 // Who is signed in, and the outbox's link to the real API.
 
 import { api, getMe, OfflineError, ApiError, uploadEvidence, type Me, type CaseBody, type Evidence, type Page, type TimelineEvent } from "./api";
-import { cacheGet, cachePut, flush, type OutboxItem, type Transport } from "./outbox";
+import { cacheGet, cachePut, clearCache, flush, setOutboxOwner, type OutboxItem, type Transport } from "./outbox";
 import { signal } from "./signal";
 
 export const me = signal<Me | null | undefined>(undefined);
+me.subscribe((user) => setOutboxOwner(user?.id));
 export const online = signal(typeof navigator === "undefined" ? true : navigator.onLine);
 
-/** Load the signed-in user (from the device's copy when offline). */
+/** Load the signed-in user: the device's copy at once (a warm start on a weak line shows the
+ * cases without waiting), then the server's answer, which signs out a revoked session. */
 export async function loadMe(): Promise<void> {
+  const saved = await cacheGet<Me>("me").catch(() => undefined);
+  if (saved && me.get() === undefined) me.set(saved);
   try {
     const user = await getMe();
     await cachePut("me", user);
     me.set(user);
   } catch (error) {
-    if (error instanceof OfflineError) me.set((await cacheGet<Me>("me")) ?? null);
-    else if (error instanceof ApiError && error.status === 401) me.set(null);
+    if (error instanceof OfflineError) me.set(saved ?? null);
+    else if (error instanceof ApiError && error.status === 401) {
+      await clearCache(); // the session ended elsewhere; the outbox waits for the next sign-in
+      me.set(null);
+    }
     else throw error;
   }
 }

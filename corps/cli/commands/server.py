@@ -12,8 +12,6 @@ import typer
 from corps.cli.base import CliError, app, exit_codes
 from corps.cli.database import load_settings
 
-HEARTBEAT_MAX_AGE_S = 90
-
 
 @app.command(epilog=exit_codes(ok="stopped cleanly"))
 def serve(
@@ -58,8 +56,8 @@ def worker(
         bool,
         typer.Option(
             "--healthcheck",
-            help=f"Only check that a worker wrote its heartbeat in the last "
-            f"{HEARTBEAT_MAX_AGE_S} s (for container healthchecks).",
+            help="Only check that a worker wrote its heartbeat within "
+            "EJ_HEARTBEAT_MAX_AGE_S (default 90 s), for container healthchecks.",
         ),
     ] = False,
 ) -> None:
@@ -67,7 +65,7 @@ def worker(
     settings = load_settings()
     if healthcheck:
         age = asyncio.run(heartbeat_age(settings.redis_url))
-        if age is None or age > HEARTBEAT_MAX_AGE_S:
+        if age is None or age > settings.heartbeat_max_age_s:
             seen = "never" if age is None else f"{age:.0f} s ago"
             typer.echo(f"no live worker: last heartbeat {seen}", err=True)
             raise typer.Exit(1)

@@ -12,8 +12,6 @@ from redis.exceptions import RedisError
 from corps.cli.doctor import Check, fail, ok, warn
 from corps.settings import Settings
 
-DEFAULT_HEARTBEAT_MAX_AGE_S = 90
-
 
 def _redis_where(url: str) -> str:
     from urllib.parse import urlsplit
@@ -58,7 +56,7 @@ async def check_redis(settings: Settings) -> list[Check]:
                 "run Redis with appendonly yes",
             )
         )
-    max_age = getattr(settings, "heartbeat_max_age_s", DEFAULT_HEARTBEAT_MAX_AGE_S)
+    max_age = settings.heartbeat_max_age_s
     if beat is None:
         found.append(warn("worker", "no worker has ever written a heartbeat", "corps worker"))
         return found

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import en from "./en";
-import { catalogues, formatDate, formatNumber, setLanguage, t } from "./index";
+import { catalogues, formatBytes, formatDate, formatNumber, setLanguage, t } from "./index";
 
 describe("catalogues", () => {
   for (const [code, catalogue] of Object.entries(catalogues)) {
@@ -43,5 +43,7 @@ describe("formatting follows the language", () => {
     expect(formatDate("2026-03-01")).not.toContain("Mar");
     setLanguage("en");
     expect(formatDate("2026-03-01")).toBe("Mar 1, 2026");
+    expect(formatBytes(936)).toBe("936 bytes");
+    expect(formatBytes(1536 * 1024)).toBe("1.5 MB");
   });
 });

@@ -81,7 +81,12 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return formatNumber(value, { style: "unit", unit: units[unit], maximumFractionDigits: 1 });
+  return formatNumber(value, {
+    style: "unit",
+    unit: units[unit],
+    unitDisplay: unit === 0 ? "long" : "short", // "936 bytes", "1.2 MB"
+    maximumFractionDigits: 1,
+  });
 }
 
 /** A vocabulary code's label (issue types, statuses, kinds), falling back to the code. */

@@ -44,6 +44,10 @@ export function createMap(
     cooperativeGestures: false,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  // the page's layout settles after the map is made (and a phone turns): follow the container
+  const resize = new ResizeObserver(() => map.resize());
+  resize.observe(container);
+  map.on("remove", () => resize.disconnect());
   container.setAttribute("role", "region");
   container.setAttribute("aria-label", options.label);
   // tests and curious people read what the map holds through this

@@ -34,6 +34,11 @@ export function CaseList({ user }: { user: Me }) {
     const mine = ++generation.current;
     setLoading(true);
     const cacheKey = `cases:${JSON.stringify(filters)}`;
+    if (!next) {
+      // the copy on the device first: usable at once on a weak line, replaced when the answer comes
+      const saved = await cacheGet<Case[]>(cacheKey).catch(() => undefined);
+      if (saved && mine === generation.current) setItems(saved);
+    }
     try {
       const page = await api<Page<Case>>(
         `/api/v1/cases${query({ ...filters, limit: PAGE, cursor: next })}`,

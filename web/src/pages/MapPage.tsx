@@ -14,11 +14,14 @@ interface Filters {
   updated_after: string;
 }
 
+/** The hotspot layer; a 202 means the worker is still computing: ask again as it says. */
 async function fetchHotspots(params: string): Promise<GeoJSON.FeatureCollection> {
-  for (let attempt = 0; attempt < 30; attempt++) {
+  const deadline = Date.now() + 5 * 60_000;
+  while (Date.now() < deadline) {
     const response = await request(`/api/v1/hotspots${params}`);
     if (response.status === 200) return (await response.json()) as GeoJSON.FeatureCollection;
-    await new Promise((r) => setTimeout(r, 1000)); // 202: the analysis is running
+    const wait = Number(response.headers.get("Retry-After") ?? "2");
+    await new Promise((r) => setTimeout(r, Math.min(Math.max(wait, 1), 5) * 1000));
   }
   throw new Error("hotspots not ready");
 }
@@ -161,17 +164,27 @@ export function MapPage({ user }: { user: Me }) {
           </label>
           {hotspotState && <p role="status" data-testid="hotspot-state">{hotspotState}</p>}
           {hexagons && (
-            <div class="legend" data-testid="legend" aria-label={t("map.legend")}>
-              <span class="swatch" style={{ background: "#b2182b" }} /> {t("map.legend_hot")}
-              <span class="swatch" style={{ background: "#f7f7f7" }} /> {t("map.legend_neutral")}
-              <span class="swatch" style={{ background: "#2166ac" }} /> {t("map.legend_cold")}
+            <div data-testid="legend">
+              <ul class="legend" aria-label={t("map.legend")}>
+                <li>
+                  <span class="swatch" style={{ background: "#b2182b" }} /> {t("map.legend_hot")}
+                </li>
+                <li>
+                  <span class="swatch" style={{ background: "#f7f7f7" }} /> {t("map.legend_neutral")}
+                </li>
+                <li>
+                  <span class="swatch" style={{ background: "#2166ac" }} /> {t("map.legend_cold")}
+                </li>
+              </ul>
               <p class="hint">{t("map.legend_help")}</p>
             </div>
           )}
           {dbscan && (
-            <div class="legend">
-              <span class="swatch dashed" /> {t("map.legend_cluster")}
-            </div>
+            <ul class="legend">
+              <li>
+                <span class="swatch dashed" /> {t("map.legend_cluster")}
+              </li>
+            </ul>
           )}
         </fieldset>
       </aside>
