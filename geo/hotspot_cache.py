@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from cases.models import Case
 from corps.audit import canonical_json
 from corps.auth.actor import Role
 from corps.jobs import CRON_JOBS, enqueue_after_commit, job, requeue
-from corps.viewer import as_system
 from geo.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
 from geo.models import HotspotResult
 
@@ -142,21 +140,11 @@ def counted_filters(scope: HotspotScope, filters: CaseFilters) -> CaseFilters:
     return filters
 
 
-def _counting(session: AsyncSession, scope: HotspotScope) -> AbstractAsyncContextManager[Any]:
-    """Counts across organizations read corps-wide as a named system viewer; the analysis
-    itself generalizes every other organization's case to the public grid and names none."""
-    if scope.counts_only:
-        return as_system(session, "hotspots.counts")
-    return nullcontext()
-
-
 async def hotspots(
     session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
 ) -> tuple[dict[str, Any] | None, str]:
     """The result and its state: `fresh`, `computed`, `stale` (recomputing) or `queued`."""
-    filters = counted_filters(scope, filters)
-    async with _counting(session, scope):
-        return await _hotspots(session, scope, params, filters)
+    return await _hotspots(session, scope, params, counted_filters(scope, filters))
 
 
 async def _hotspots(
@@ -199,8 +187,8 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
             role=Role(spec["scope"]["role"]),
             organization_id=uuid.UUID(spec["scope"]["organization_id"]),
         )
-        async with _counting(session, scope):
-            fingerprint = await cases_fingerprint(session)
+        await scope.view_as(session)
+        fingerprint = await cases_fingerprint(session)
         if row.status == "done" and row.cases_fingerprint == fingerprint:
             return "fresh"
         row.status = "running"
@@ -209,8 +197,7 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
     try:
         async with session_factory() as session, session.begin():
             await scope.view_as(session)
-            async with _counting(session, scope):  # as the request path counts
-                result = await analyse(session, scope, params, _filters_from(spec["filters"]))
+            result = await analyse(session, scope, params, _filters_from(spec["filters"]))
             await _store_done(session, key, spec, result, fingerprint)
     except Exception as exc:
         async with session_factory() as failed, failed.begin():

@@ -77,9 +77,9 @@ async def test_a_paralegals_hotspot_text_search_counts_only_their_own_organizati
         assert response.status_code == 200, response.text
         return [f["properties"]["case_count"] for f in response.json()["features"]]
 
-    # Counts across organizations stay (the contract's "counts only") ...
-    assert sum(await clusters()) == 3
-    # ... but a search for text of cases they may not read matches none of them.
+    # A paralegal's analysis counts only the cases they may read (docs/privacy.md) ...
+    assert await clusters() == []
+    # ... and a search for text of cases they may not read matches none of them.
     assert await clusters(q=place) == []
     assert await clusters(q=place, organization_id=str(theirs.organization_id)) == []
     for k in range(2):
