@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from cases.evidence.storage import storage_from_url
-from corps.db import make_engine, make_sessionmaker
+from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
 from corps.logs import RequestLog
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        await check_service_role_quietly(app.state.engine, settings)
         app.state.storage = storage_from_url(settings.storage_url)
         app.state.arq = ArqRedis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=3

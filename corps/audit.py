@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corps.db import Base
+from corps.viewer import viewer_of
 
 if TYPE_CHECKING:
     from corps.auth.actor import Actor
@@ -37,6 +38,12 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+APPEND = text(
+    "SELECT ej_audit_append(:at, :actor_id, :organization_id, :action, :object_type, "
+    ":object_id, CAST(:details AS jsonb), :prev_hash, :hash)"
+)
 
 
 def canonical_json(payload: dict[str, Any]) -> bytes:
@@ -72,7 +79,11 @@ async def append_audit(
 ) -> AuditEntry:
     """Append one entry to the chain; serialized so the chain never forks."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    prev = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    # Through definer functions: every viewer appends, but only admins read the log back.
+    prev = await session.scalar(text("SELECT hash FROM ej_audit_head()"))
+    viewer = viewer_of(session)
+    if viewer is not None and viewer.is_system:
+        details = {**(details or {}), "system_viewer": viewer.label()}
     entry = AuditEntry(
         at=datetime.now(UTC),
         actor_id=actor.user_id if actor else None,
@@ -85,8 +96,20 @@ async def append_audit(
         hash="",
     )
     entry.hash = chain_hash(entry.prev_hash, _payload(entry))
-    session.add(entry)
-    await session.flush()
+    entry.id = await session.scalar(
+        APPEND,
+        {
+            "at": entry.at,
+            "actor_id": entry.actor_id,
+            "organization_id": entry.organization_id,
+            "action": entry.action,
+            "object_type": entry.object_type,
+            "object_id": entry.object_id,
+            "details": orjson.dumps(entry.details).decode(),
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+        },
+    )
     return entry
 
 

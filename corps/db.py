@@ -21,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from corps.settings import Settings
+from corps.viewer import Viewer
+
+log = logging.getLogger("corps.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -125,13 +128,18 @@ async def system_viewer(session: AsyncSession) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def standalone_session() -> AsyncIterator[AsyncSession]:
-    """A committed-on-success session with its own engine, for the CLI and scripts."""
+async def standalone_session(viewer: Viewer | None = None) -> AsyncIterator[AsyncSession]:
+    """A committed-on-success session with its own engine, for the CLI and scripts.
+
+    It reads as `viewer`, by default the system viewer "cli": the command line acts for the
+    operator of the installation, corps-wide.
+    """
     from corps.settings import get_settings
 
     engine = make_engine(get_settings())
     try:
         async with make_sessionmaker(engine)() as session:
+            session.info["viewer"] = viewer or Viewer.system("cli")
             try:
                 yield session
                 await session.commit()
@@ -153,4 +161,46 @@ async def run_rollback_hooks(session: AsyncSession) -> None:
         try:
             await undo()
         except Exception:  # a failed undo must not hide the original error
-            logging.getLogger("corps.db").exception("rollback hook failed")
+            log.exception("rollback hook failed")
+
+
+ROLE_CHECK = text(
+    "SELECT r.rolsuper OR r.rolbypassrls AS bypasses, "
+    "EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = 'cases' "
+    "AND c.relnamespace = 'public'::regnamespace AND c.relowner = r.oid) AS owns "
+    "FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+async def check_service_role(engine: AsyncEngine, settings: Settings) -> str | None:
+    """Say why the service's database role would escape row-level security, if it would.
+
+    A superuser or BYPASSRLS role skips every policy, and the schema owner has a policy that
+    sees every row; the service must connect as its own role (EJ_DATABASE_URL, ejcorps_app).
+    In production that is refused; elsewhere it is logged.
+    """
+    async with engine.connect() as conn:
+        row = (await conn.execute(ROLE_CHECK)).first()
+    if row is None or not (row.bypasses or row.owns):
+        return None
+    why = "bypasses row-level security" if row.bypasses else "owns the tables"
+    problem = (
+        f"the database role of EJ_DATABASE_URL {why}: organizations would not be isolated; "
+        "connect as the service role (see docs/privacy.md)"
+    )
+    if settings.env == "prod":
+        raise RuntimeError(problem)
+    log.warning(problem)
+    return problem
+
+
+async def check_service_role_quietly(engine: AsyncEngine, settings: Settings) -> None:
+    """check_service_role at start-up; an unreachable database is left to /health."""
+    import asyncio
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        await asyncio.wait_for(check_service_role(engine, settings), timeout=5)
+    except (OSError, SQLAlchemyError, TimeoutError):
+        log.warning("could not check the database role at start-up", exc_info=True)

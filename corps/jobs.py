@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import logging
 import time
@@ -13,14 +15,16 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.storage import storage_from_url
-from corps.db import make_engine, make_sessionmaker
+from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.settings import get_settings
+from corps.viewer import Viewer, acting_as, viewer_of
 
 log = logging.getLogger("corps.jobs")
 
 JobFunc = Callable[..., Awaitable[Any]]
 JOBS: dict[str, JobFunc] = {}
 CRON_JOBS: list[Any] = []
+VIEWER_KWARG = "ej_viewer"  # the requester's viewer, added to a job's arguments when queued
 HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
 QUEUE_NAME = "ejcorps:queue"
 
@@ -52,6 +56,9 @@ def enqueue_after_commit(session: AsyncSession, name: str, **kwargs: Any) -> Non
     if name not in JOBS:
         raise KeyError(f"unknown job {name!r}")
     # arq options such as _job_id (which makes a repeated enqueue a no-op) pass through
+    viewer = viewer_of(session)
+    if viewer is not None:  # the job reads as whoever asked for it
+        kwargs.setdefault(VIEWER_KWARG, viewer.to_json())
     session.info.setdefault("pending_jobs", []).append((name, kwargs))
 
 
@@ -105,6 +112,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["settings"] = settings
     ctx["engine"] = make_engine(settings)
     ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    await check_service_role_quietly(ctx["engine"], settings)
     ctx["storage"] = storage_from_url(settings.storage_url)
     await heartbeat(ctx)
     log.info("worker started", extra={"queue": QUEUE_NAME, "jobs": len(JOBS)})
@@ -127,7 +135,10 @@ def worker_settings() -> dict[str, Any]:
     functions = [_named(name, func) for name, func in JOBS.items()]
     return {
         "functions": functions,
-        "cron_jobs": [cron(heartbeat, second={0, 30}, run_at_startup=True), *CRON_JOBS],
+        "cron_jobs": [
+            cron(heartbeat, second={0, 30}, run_at_startup=True),
+            *(_cron_with_viewer(c) for c in CRON_JOBS),
+        ],
         "on_startup": _startup,
         "on_shutdown": _shutdown,
         "redis_settings": redis_settings(),
@@ -138,9 +149,31 @@ def worker_settings() -> dict[str, Any]:
     }
 
 
+def with_viewer(name: str, func: JobFunc) -> JobFunc:
+    """Run a job as the viewer it was queued with, or as the system viewer named after it.
+
+    Sessions the job opens read as that viewer (corps.viewer's ambient viewer): a job for a
+    user sees what the user may see; sweeps and recomputations no user asked for are named
+    in the audit log as `system:<job name>`.
+    """
+
+    @functools.wraps(func)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        queued_as = kwargs.pop(VIEWER_KWARG, None)
+        viewer = Viewer.from_json(queued_as) if queued_as else Viewer.system(name)
+        with acting_as(viewer):
+            return await func(ctx, *args, **kwargs)
+
+    return run
+
+
+def _cron_with_viewer(job: Any) -> Any:
+    return dataclasses.replace(job, coroutine=with_viewer(job.name, job.coroutine))
+
+
 def _named(name: str, func: JobFunc) -> Any:
     from arq.worker import func as arq_func
 
     from corps.logs import logged_job
 
-    return arq_func(cast(Any, logged_job(name, func)), name=name)
+    return arq_func(cast(Any, logged_job(name, with_viewer(name, func))), name=name)

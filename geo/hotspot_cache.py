@@ -127,10 +127,29 @@ async def _store_done(
     )
 
 
+def counted_filters(scope: HotspotScope, filters: CaseFilters) -> CaseFilters:
+    """The filters as a scope may apply them.
+
+    A paralegal sees other organizations' cases as counts only, but `q` searches titles,
+    summaries, place names and respondents they may not read: a count of matches elsewhere
+    would answer "is Palm Bay named in a case?". Their text search counts their own
+    organization's cases only.
+    """
+    if scope.counts_only and filters.q:
+        return dataclasses.replace(filters, organization_id=scope.organization_id)
+    return filters
+
+
 async def hotspots(
     session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
 ) -> tuple[dict[str, Any] | None, str]:
     """The result and its state: `fresh`, `computed`, `stale` (recomputing) or `queued`."""
+    return await _hotspots(session, scope, params, counted_filters(scope, filters))
+
+
+async def _hotspots(
+    session: AsyncSession, scope: HotspotScope, params: HotspotParams, filters: CaseFilters
+) -> tuple[dict[str, Any] | None, str]:
     key, spec = cache_key(scope, params, filters)
     fingerprint = await cases_fingerprint(session)
     cached = await session.get(HotspotResult, key)
@@ -163,16 +182,17 @@ async def recompute(session_factory: async_sessionmaker[AsyncSession], key: str)
         row = await session.get(HotspotResult, key, with_for_update=True)
         if row is None:
             return "missing"
+        spec = row.params
+        scope = HotspotScope(
+            role=Role(spec["scope"]["role"]),
+            organization_id=uuid.UUID(spec["scope"]["organization_id"]),
+        )
+        await scope.view_as(session)
         fingerprint = await cases_fingerprint(session)
         if row.status == "done" and row.cases_fingerprint == fingerprint:
             return "fresh"
         row.status = "running"
         row.requested_at = datetime.now(UTC)
-        spec = row.params
-    scope = HotspotScope(
-        role=Role(spec["scope"]["role"]),
-        organization_id=uuid.UUID(spec["scope"]["organization_id"]),
-    )
     params = HotspotParams(**spec["params"])
     try:
         async with session_factory() as session, session.begin():

@@ -14,6 +14,7 @@ from corps.auth.tokens import issue_token
 from corps.members.models import User
 from corps.organizations.models import Organization
 from corps.settings import Settings
+from corps.viewer import Viewer
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -38,6 +39,11 @@ class Person:
     role: str
     organization_id: uuid.UUID
     headers: dict[str, str]
+
+
+def viewer_of(person: Person) -> Viewer:
+    """The viewer a job queued by this person runs as (corps.jobs adds it when queueing)."""
+    return Viewer(role=person.role, user_id=person.id, organization_id=person.organization_id)
 
 
 async def make_org(

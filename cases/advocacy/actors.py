@@ -19,6 +19,7 @@ from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound
 
 SIMILARITY_THRESHOLD = 0.55
+CORPS_CASE_COUNT = text("SELECT ej_actor_corps_case_count(:actor_id)")
 FIND_CANDIDATES = text("""
 INSERT INTO actor_merge_candidates (id, actor_a, actor_b, similarity, status)
 SELECT gen_random_uuid(), LEAST(a.id, b.id), GREATEST(a.id, b.id),
@@ -60,6 +61,7 @@ async def _actor_read(session: AsyncSession, actor_id: uuid.UUID) -> ActorRead:
     count = await session.scalar(
         select(func.count()).select_from(CaseRespondent).where(CaseRespondent.actor_id == actor_id)
     )
+    corps_count = await session.scalar(CORPS_CASE_COUNT, {"actor_id": actor_id})
     return ActorRead(
         id=row.id,
         name=row.name,
@@ -67,6 +69,7 @@ async def _actor_read(session: AsyncSession, actor_id: uuid.UUID) -> ActorRead:
         parent_id=row.parent_id,
         merged_into=row.merged_into,
         case_count=count or 0,
+        corps_case_count=corps_count or 0,
         spellings=spellings,
     )
 
@@ -74,11 +77,23 @@ async def _actor_read(session: AsyncSession, actor_id: uuid.UUID) -> ActorRead:
 async def search(
     session: AsyncSession, actor: Actor, q: str | None, limit: int = 50
 ) -> list[ActorRead]:
-    """Actors whose name looks like q, merged ones left out; "other" parties (possibly people)
-    only for coordinators and admins."""
+    """Actors whose name looks like q, merged ones left out.
+
+    Coordinators and admins search the whole registry (they resolve and merge it). Everyone
+    else finds only actors named in cases they may read (row-level security decides which
+    links they see), "other" parties (possibly people) never; the rest of the corps is a
+    number, `corps_case_count`.
+    """
     stmt = select(ResponsibleActor.id).where(ResponsibleActor.merged_into.is_(None))
     if actor.role not in (Role.coordinator, Role.admin):
-        stmt = stmt.where(ResponsibleActor.kind.in_(("company", "government_agency")))
+        named_in_readable_case = (
+            select(CaseRespondent.case_id)
+            .where(CaseRespondent.actor_id == ResponsibleActor.id)
+            .exists()
+        )
+        stmt = stmt.where(
+            ResponsibleActor.kind.in_(("company", "government_agency")), named_in_readable_case
+        )
     if q:
         stmt = stmt.where(
             or_(

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,14 +111,25 @@ async def _campaign(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID)
     return campaign
 
 
+async def campaign_sizes(
+    session: AsyncSession, campaign_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Live cases and organizations of campaigns the viewer reads, counted corps-wide.
+
+    A campaign spans organizations: its reader learns how many cases of how many
+    organizations it holds (numbers only, through a database function), and row-level
+    security shows them only the cases of it they may read.
+    """
+    rows = await session.execute(
+        text("SELECT * FROM ej_campaign_sizes(CAST(:ids AS uuid[]))"), {"ids": campaign_ids}
+    )
+    return {r.campaign_id: (r.case_count, r.organization_count) for r in rows}
+
+
 async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> CampaignRead:
     """A campaign with the cases of it the actor may read."""
     campaign = await _campaign(session, actor, campaign_id)
-    all_orgs = await session.scalar(
-        select(func.count(func.distinct(Case.organization_id)))
-        .join(CampaignCase, CampaignCase.case_id == Case.id)
-        .where(CampaignCase.campaign_id == campaign.id, Case.archived_at.is_(None))
-    )
+    total, all_orgs = (await campaign_sizes(session, [campaign.id])).get(campaign.id, (0, 0))
     view = case_view()  # titles as the viewer may see them (public title where generalized)
     rows = (
         await session.execute(
@@ -136,12 +147,6 @@ async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> C
             .order_by(view.c.reference)
         )
     ).all()
-    total = await session.scalar(
-        select(func.count())
-        .select_from(CampaignCase)
-        .join(Case, Case.id == CampaignCase.case_id)
-        .where(CampaignCase.campaign_id == campaign.id, Case.archived_at.is_(None))
-    )
     return CampaignRead(
         id=campaign.id,
         title=campaign.title,
@@ -149,8 +154,8 @@ async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> C
         target=campaign.target,
         created_by=campaign.created_by,
         created_at=campaign.created_at,
-        case_count=total or 0,
-        organization_count=all_orgs or 0,
+        case_count=total,
+        organization_count=all_orgs,
         cases=[dict(r._mapping) for r in rows],
     )
 
@@ -167,19 +172,14 @@ async def list_page(
         parsers=(datetime.fromisoformat, uuid.UUID),
         descending=True,
     )
-    rows = await session.execute(
-        select(CampaignCase.campaign_id, func.count())
-        .group_by(CampaignCase.campaign_id)
-        .where(CampaignCase.campaign_id.in_([c.id for c in campaigns]))
-    )
-    counts = {campaign_id: n for campaign_id, n in rows}
+    sizes = await campaign_sizes(session, [c.id for c in campaigns])
     return [
         CampaignSummary(
             id=c.id,
             title=c.title,
             target=c.target,
             created_at=c.created_at,
-            case_count=counts.get(c.id, 0),
+            case_count=sizes.get(c.id, (0, 0))[0],
         )
         for c in campaigns
     ], cursor

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.advocacy import actors, suggestions
 from cases.models import Case
 from corps.jobs import CRON_JOBS, enqueue_after_commit, job
+from corps.viewer import as_system
 from geo.hotspot_cache import cases_fingerprint
 
 FINGERPRINT_KEY = "ejcorps:suggestions:fingerprint"
@@ -20,7 +21,16 @@ INLINE_MAX_CASES = 20_000
 
 
 async def refresh(session: AsyncSession, redis: Redis) -> int:
-    """Recompute suggestions and merge candidates, and remember which cases they saw."""
+    """Recompute suggestions and merge candidates, and remember which cases they saw.
+
+    Suggestions span organizations by design, so they are computed corps-wide as the system
+    viewer "advocacy.suggest"; each viewer then reads only the cases of them it may read.
+    """
+    async with as_system(session, "advocacy.suggest"):
+        return await _refresh(session, redis)
+
+
+async def _refresh(session: AsyncSession, redis: Redis) -> int:
     fingerprint = await cases_fingerprint(session)
     count = await suggestions.compute(session)
     await actors.find_candidates(session)
@@ -30,6 +40,11 @@ async def refresh(session: AsyncSession, redis: Redis) -> int:
 
 async def ensure_fresh(session: AsyncSession, redis: Redis) -> str:
     """Recompute now for a small corps, else queue the job; say which happened."""
+    async with as_system(session, "advocacy.suggest"):
+        return await _ensure_fresh(session, redis)
+
+
+async def _ensure_fresh(session: AsyncSession, redis: Redis) -> str:
     fingerprint = await cases_fingerprint(session)
     try:
         seen = await redis.get(FINGERPRINT_KEY)
@@ -44,7 +59,7 @@ async def ensure_fresh(session: AsyncSession, redis: Redis) -> str:
         or 0
     )
     if live <= INLINE_MAX_CASES:
-        await refresh(session, redis)
+        await _refresh(session, redis)
         return "computed"
     enqueue_after_commit(session, "advocacy.suggest", _job_id="advocacy-suggest")
     return "stale"

@@ -88,8 +88,13 @@ class ActorRead(BaseModel):
     kind: str
     parent_id: uuid.UUID | None
     merged_into: uuid.UUID | None
-    case_count: int
-    spellings: list[str]
+    case_count: int = Field(description="Cases naming the actor that the viewer may read.")
+    corps_case_count: int = Field(
+        default=0,
+        description="Live cases of the whole corps naming the actor, high-risk ones never "
+        "counted: a number only, linked to no case.",
+    )
+    spellings: list[str] = Field(description="How it was named in cases the viewer may read.")
 
 
 class ActorUpdate(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.advocacy.campaigns import campaign_sizes
 from cases.advocacy.models import Campaign, CampaignCase
 from cases.dossiers.access import dossier_readable
 from cases.dossiers.models import Dossier
@@ -109,6 +110,11 @@ async def _requested_ids(session: AsyncSession, body: DossierCreate) -> list[uui
     )
     if not ids:
         raise Unprocessable("The campaign has no cases yet; add some before asking for a dossier.")
+    # Row-level security shows only the campaign's cases the viewer reads: one unseen is 404.
+    campaign_id = uuid.UUID(str(body.campaign_id))
+    held, _ = (await campaign_sizes(session, [campaign_id])).get(campaign_id, (0, 0))
+    if len(ids) < held:
+        raise NotFound(UNSEEN_CASES)
     return ids
 
 

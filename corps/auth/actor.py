@@ -9,13 +9,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.session import session_token
 from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep, set_viewer
 from corps.errors import Forbidden, Unauthorized
+from corps.viewer import Viewer, adopt_viewer
 
 
 class Role(StrEnum):
@@ -50,6 +51,7 @@ class Actor:
         return self.role in roles
 
 
+SIGN_IN_AS = text("SELECT * FROM ej_sign_in_as(:user_id)")
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -65,9 +67,10 @@ async def current_actor(
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     claims = read_claims(request.app.state.settings, token)
-    user = await session.scalar(
-        select(User).where(User.id == claims.user_id, User.active.is_(True))
-    )
+    # One round trip: the active user, named the transaction's viewer by the database.
+    user = (
+        await session.scalars(select(User).from_statement(SIGN_IN_AS), {"user_id": claims.user_id})
+    ).first()
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
@@ -81,7 +84,7 @@ async def current_actor(
         role=Role(user.role),
         organization_id=user.organization_id,
     )
-    await view_as(session, actor)
+    adopt_viewer(session, Viewer.of(actor))  # and every later transaction of the request
     return actor
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import append_audit
@@ -25,6 +25,7 @@ from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, keyset_page
 from corps.settings import Settings
+from corps.viewer import Viewer, set_viewer
 
 ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
 
@@ -54,9 +55,7 @@ async def create(session: AsyncSession, actor: Actor, body: UserCreate) -> User:
     if await session.get(Organization, organization_id) is None:
         raise NotFound("No such organization.")
     email = str(body.email).strip()
-    taken = await session.scalar(
-        select(User.organization_id).where(func.lower(User.email) == email.lower())
-    )
+    taken = await organization_of_email(session, email)
     if taken is not None:
         if actor.role == Role.admin or taken == actor.organization_id:
             raise Conflict("A user with this email already exists.")
@@ -141,6 +140,26 @@ async def update(session: AsyncSession, actor: Actor, user_id: uuid.UUID, body: 
     return user
 
 
+async def user_for_email(session: AsyncSession, email: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The id and organization of the user an email names, in any organization.
+
+    Through a definer function: sign-in and taken emails must look across organizations,
+    which row-level security hides.
+    """
+    row = (
+        await session.execute(
+            text("SELECT id, organization_id FROM ej_user_for_email(:email)"), {"email": email}
+        )
+    ).first()
+    return (row.id, row.organization_id) if row else None
+
+
+async def organization_of_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The organization of the user an email names, if any."""
+    found = await user_for_email(session, email)
+    return found[1] if found else None
+
+
 async def authenticate(
     session: AsyncSession,
     redis: Redis,
@@ -157,6 +176,8 @@ async def authenticate(
     """
     throttle = SignInThrottle(redis, settings, email=email, client=client)
     await throttle.admit()
+    found = await user_for_email(session, email.strip())
+    await set_viewer(session, Viewer.signing_in(found[0] if found else None))
     user = await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     await session.commit()  # give the connection back while the password is checked
     ok = await verify_password_off_loop(password, user.password_hash if user else None)

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.evidence.jobs import process_job
 from cases.evidence.storage import Storage
 from corps.settings import Settings
-from tests.factories import make_case, make_person, photo_with_gps, upload
+from corps.viewer import acting_as
+from tests.factories import make_case, make_person, photo_with_gps, upload, viewer_of
 
 
 class PausedStorage:
@@ -47,7 +48,8 @@ async def test_reading_a_record_while_the_worker_describes_it_answers_200(
 
     storage = PausedStorage(app.state.storage)
     ctx = {"sessionmaker": app.state.sessionmaker, "storage": storage}
-    worker = asyncio.create_task(process_job(ctx, evidence_id=item["id"]))
+    with acting_as(viewer_of(paralegal)):  # as the worker runs it: as the uploader
+        worker = asyncio.create_task(process_job(ctx, evidence_id=item["id"]))
     await asyncio.wait_for(storage.reading.wait(), 10)  # the job holds the item's row now
 
     reader = asyncio.create_task(

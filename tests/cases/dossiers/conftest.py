@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from fastapi import FastAPI
 from PIL import Image
 
 from cases.dossiers.build import Deps, build_dossier
+from cases.dossiers.models import Dossier
+from corps.viewer import Viewer, acting_as
 from tests.factories import Person
 
 
@@ -52,11 +55,18 @@ async def dclient(dossier_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def run_build(app: FastAPI, dossier_id: str) -> dict[str, Any]:
-    """Run the build job's body here, as a worker would, against the same services."""
+    """Run the build job's body here, as a worker would: as its requester, same services."""
     deps = Deps(app.state.sessionmaker, app.state.engine, app.state.storage, app.state.arq)
-    import uuid
-
-    return await build_dossier(deps, uuid.UUID(dossier_id))
+    with acting_as(Viewer.system("tests.dossier-requester")):
+        async with app.state.sessionmaker() as session:
+            dossier = await session.get_one(Dossier, uuid.UUID(dossier_id))
+    requester = Viewer(
+        role=dossier.requester_role,
+        user_id=dossier.requested_by,
+        organization_id=dossier.organization_id,
+    )
+    with acting_as(requester):
+        return await build_dossier(deps, uuid.UUID(dossier_id))
 
 
 async def ask(client: httpx.AsyncClient, person: Person, **body: Any) -> httpx.Response:
