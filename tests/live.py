@@ -97,7 +97,7 @@ async def live_server(
     failed = False
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(150):
+            for _ in range(600):  # a loaded machine starts slowly; 60 s at most
                 try:
                     if (await client.get(f"{url}/health")).status_code == 200:
                         break
