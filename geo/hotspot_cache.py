@@ -171,7 +171,9 @@ async def _hotspots(
             cases_fingerprint=cached.cases_fingerprint if cached else None,
             requested_at=datetime.now(UTC),  # the re-queue sweep's clock starts now
         )
-        enqueue_after_commit(session, "hotspots.compute", cache_key=key, _job_id=f"hotspots:{key}")
+        enqueue_after_commit(  # per state of the cases: arq keeps a finished job's id an hour
+            session, "hotspots.compute", cache_key=key, _job_id=f"hotspots:{key}:{fingerprint}"
+        )
     previous = cached.result if cached else None
     return previous, "stale" if previous else "queued"
 

@@ -61,7 +61,9 @@ async def _ensure_fresh(session: AsyncSession, redis: Redis) -> str:
     if live <= INLINE_MAX_CASES:
         await _refresh(session, redis)
         return "computed"
-    enqueue_after_commit(session, "advocacy.suggest", _job_id="advocacy-suggest")
+    # One job per state of the cases: arq keeps a finished job's id for an hour, so a fixed
+    # id would refuse every later recompute until then.
+    enqueue_after_commit(session, "advocacy.suggest", _job_id=f"advocacy-suggest:{fingerprint}")
     return "stale"
 
 
