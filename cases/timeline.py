@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import CaseEvent
 from cases.schemas import EventCreate
+from cases.view import case_view
 from cases.visibility import editable_case, readable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor
@@ -101,6 +102,18 @@ async def add_event(
 async def events_page(
     session: AsyncSession, actor: Actor, case_id: uuid.UUID, page: PageParams
 ) -> tuple[list[CaseEvent], str | None]:
-    """One page of the timeline of a case the actor may read."""
+    """One page of the timeline of a case the actor may read, as the viewer may see it.
+
+    Where the viewer sees the case generalized, an event keeps its kind, dates, remedy and
+    outcome codes and its public note in place of its description; its details are withheld
+    (free text names places and people, as titles do).
+    """
     case = await readable_case(session, actor, case_id)
-    return await list_events(session, case.id, page)
+    events, cursor = await list_events(session, case.id, page)
+    view = case_view()
+    if await session.scalar(select(view.c.generalized).where(view.c.id == case.id)):
+        for event in events:
+            session.expunge(event)  # what is shown changes, never the record
+            event.description = event.public_note or ""
+            event.details = {}
+    return events, cursor

@@ -80,12 +80,18 @@ async def remove_campaign_case(
 
 @router.get("/advocacy/suggestions", response_model=list[SuggestionRead])
 async def list_suggestions(
-    request: Request, response: Response, session: SessionDep, actor: CurrentActor
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    limit: Annotated[
+        int, Query(ge=1, le=1000, description="The strongest this many suggestions.")
+    ] = 200,
 ) -> object:
-    """Groups of cases across organizations that may belong in one campaign."""
+    """Groups of cases across organizations that may belong in one campaign, strongest first."""
     state = await jobs.ensure_fresh(session, request.app.state.arq)
     response.headers["X-Suggestions-State"] = state
-    return await suggestions.for_viewer(session, actor)
+    return await suggestions.for_viewer(session, actor, limit=limit)
 
 
 @router.get("/actors", response_model=list[ActorRead], tags=["advocacy"])

@@ -263,7 +263,9 @@ async def _fail(
                     details={
                         "ok": False,
                         "problems": [tampered.found],
-                        "by": f"dossier {order.dossier_id}",
+                        # a dossier's id only under the key custody withholds from others
+                        "by": "dossier",
+                        "dossier_id": str(order.dossier_id),
                     },
                 )
             await append_audit(

@@ -40,14 +40,14 @@ FUNCTIONS = [
                    ej_cell_origin(ST_Y(point), size) AS y0) AS o
     $$
     """,
-    # The point shown for a generalized centroid: its cell's centre, or the quarter point when
-    # the centre is the true centroid (the shown place never equals the true one).
+    # The point shown for a generalized centroid: always its cell's centre, the same for every
+    # case of the cell. (Any exception that depends on the true point, such as another point
+    # when the true one is the centre, would tell the true point to whoever sees it.)
     """
     CREATE FUNCTION ej_cell_point(point geometry, size double precision)
     RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
-      SELECT CASE WHEN ST_Equals(centre, point) THEN quarter ELSE centre END
-      FROM (SELECT ST_SetSRID(ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326) AS centre,
-                   ST_SetSRID(ST_MakePoint(x0 + size / 4, y0 + size / 4), 4326) AS quarter
+      SELECT centre
+      FROM (SELECT ST_SetSRID(ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326) AS centre
             FROM (SELECT ej_cell_origin(ST_X(point), size) AS x0,
                          ej_cell_origin(ST_Y(point), size) AS y0) AS o) AS p
     $$
@@ -134,10 +134,12 @@ FUNCTIONS = [
         AND (bbox IS NULL OR (
               c.geometry && ST_Expand(bbox, CASE WHEN level = 'public' THEN 0.2 ELSE 0.05 END)
               AND ST_Intersects(shown.g, bbox)))
-        AND (q IS NULL OR (
-              c.search @@ q
-              AND (NOT hide.hidden OR to_tsvector('simple'::regconfig, concat_ws(' ',
-                     coalesce(nullif(btrim(c.public_title), ''), ''), c.respondent_names)) @@ q)))
+        -- A hidden case matches on what it shows alone: requiring the true text as well would
+        -- let a negated word (`-palm`) drop exactly the cases whose hidden text holds it.
+        AND (q IS NULL OR CASE WHEN hide.hidden
+              THEN to_tsvector('simple'::regconfig, concat_ws(' ',
+                     coalesce(nullif(btrim(c.public_title), ''), ''), c.respondent_names)) @@ q
+              ELSE c.search @@ q END)
     $$
     """,
 ]

@@ -13,7 +13,7 @@ depends_on = None
 
 BUMP = """
 CREATE FUNCTION bump_case_data_versions() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
   -- in organization order, so two transactions never wait on each other's counters
   INSERT INTO case_data_versions AS v (organization_id, version)

@@ -134,8 +134,8 @@ async def test_a_suggestion_becomes_a_campaign(
     coordinator = await make_person(db, settings, "coordinator")
     respondent = f"Zephyr Lithium {unique('')}"
     ids = []
-    # Six organizations: the page lists the 200 strongest suggestions, and the rest of the
-    # suite leaves many behind in the shared database.
+    # Six organizations: the page lists the 1,000 strongest suggestions, and the rest of the
+    # suite leaves hundreds behind in the shared database.
     for _ in range(6):
         paralegal = await make_person(db, settings, "paralegal")
         body = case_body(respondents=[{"name": respondent, "kind": "company"}])

@@ -20,7 +20,7 @@ export function Suggestions() {
   useEffect(() => {
     let timer = 0;
     const load = async (attempt: number) => {
-      const response = await request("/api/v1/advocacy/suggestions");
+      const response = await request("/api/v1/advocacy/suggestions?limit=1000");
       setItems((await response.json()) as Suggestion[]);
       // a large corps recomputes in the background: ask again until the answer is fresh
       if (response.headers.get("X-Suggestions-State") === "stale" && attempt < 30)
