@@ -47,6 +47,7 @@ FROM case_respondents cr
 JOIN actors a ON a.id = cr.actor_id
 JOIN actors g ON g.id = coalesce(a.parent_id, a.id)
 JOIN ej_cases('partner') c ON c.id = cr.case_id
+WHERE c.sensitivity <> 'high_risk' AND a.kind <> 'other'
 GROUP BY 1, 2
 HAVING count(DISTINCT c.organization_id) >= 2
 """)
@@ -60,6 +61,7 @@ SELECT f.id AS feature_id, f.name AS feature_name, l.name AS layer_name, l.kind 
        array_agg(DISTINCT c.organization_id::text) AS organization_ids
 FROM layer_feature_parts p
 JOIN ej_cases('partner') c ON ST_Intersects(p.geometry, c.geometry)
+    AND c.sensitivity <> 'high_risk'
 JOIN layer_features f ON f.id = p.feature_id
 JOIN reference_layers l ON l.id = p.layer_id
 GROUP BY f.id, f.name, l.name, l.kind
@@ -107,6 +109,7 @@ def _family_points() -> Any:
             FROM ej_cases('partner') c
             CROSS JOIN LATERAL unnest(c.issue_types) AS t(code)
             JOIN (VALUES {families}) AS fam(code, family) ON fam.code = t.code
+            WHERE c.sensitivity <> 'high_risk'
         """)  # noqa: S608 (the VALUES list is built from constants above)
         .columns(
             column("id", Uuid),
@@ -198,7 +201,11 @@ async def compute(session: AsyncSession, *, distance_km: float = PROXIMITY_KM) -
 async def for_viewer(
     session: AsyncSession, actor: Actor, *, limit: int = 200
 ) -> list[SuggestionRead]:
-    """Stored suggestions as the viewer may see them: only their readable cases are named."""
+    """Stored suggestions as the viewer may see them: only their readable cases are named.
+
+    High-risk cases and individuals never take part (suggestions.compute), so the other
+    organizations and counts a suggestion names tell nothing of them.
+    """
     view = case_view()
     readable = (
         select(func.array_agg(cast(view.c.id, Text)))
@@ -216,7 +223,7 @@ async def for_viewer(
         SuggestionRead(
             reason=row.reason,
             case_ids=visible,
-            organization_ids=row.organization_ids,
+            organization_ids=row.organization_ids,  # who else faces it: the point of them
             respondent=row.respondent,
             score=row.score,
             explanation=row.explanation,
