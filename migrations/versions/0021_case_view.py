@@ -5,7 +5,8 @@ ej.viewer_role) that each request and job sets before its first query. The funct
 shown geometry (exact, or the deterministic grid cell holding the centroid), the centroid and
 area of what is shown, the title (public or neutral where generalized and at public level), the
 place name and summary, the dates' precision, the respondents and the `generalized` flag. It is
-a plain SQL function (not SECURITY DEFINER), so row-level security still applies beneath it and
+a plain SQL function (not SECURITY DEFINER), so row level security (the policies on `cases`
+and its tables, migration 0010) still applies beneath it; it adds no table. And
 PostgreSQL inlines it into each query: filters on its columns plan like filters on a table.
 
 Revision ID: 0021

@@ -1,5 +1,8 @@
 """Dossiers: the cases withheld at the level, the anchors of the audit and custody chains.
 
+New columns of the existing `dossiers` table only: its row level security policy (migration
+0010) covers them.
+
 Revision ID: 0050
 Revises: 0005
 Create Date: 2026-12-02 03:45:00
