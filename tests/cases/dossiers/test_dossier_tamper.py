@@ -78,4 +78,4 @@ async def test_a_flipped_byte_in_stored_evidence_fails_the_dossier(
         )
     )
     assert finding is not None and finding.details["ok"] is False
-    assert dossier_id in finding.details["by"]
+    assert finding.details["dossier_id"] == dossier_id  # withheld from other organizations
