@@ -41,14 +41,14 @@ FUNCTIONS = [
                    ej_cell_origin(ST_Y(point), size) AS y0) AS o
     $$
     """,
-    # The point shown for a generalized centroid: always its cell's centre, the same for every
-    # case of the cell. (Any exception that depends on the true point, such as another point
-    # when the true one is the centre, would tell the true point to whoever sees it.)
+    # The point shown for a generalized centroid: its cell's centre, or the quarter point when
+    # the centre is the true centroid (the shown place never equals the true one).
     """
     CREATE FUNCTION ej_cell_point(point geometry, size double precision)
     RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
-      SELECT centre
-      FROM (SELECT ST_SetSRID(ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326) AS centre
+      SELECT CASE WHEN ST_Equals(centre, point) THEN quarter ELSE centre END
+      FROM (SELECT ST_SetSRID(ST_MakePoint(x0 + size / 2, y0 + size / 2), 4326) AS centre,
+                   ST_SetSRID(ST_MakePoint(x0 + size / 4, y0 + size / 4), 4326) AS quarter
             FROM (SELECT ej_cell_origin(ST_X(point), size) AS x0,
                          ej_cell_origin(ST_Y(point), size) AS y0) AS o) AS p
     $$
