@@ -38,13 +38,21 @@ async def flag(session: AsyncSession, actor: Actor, case_id: uuid.UUID, reason: 
 
 
 async def flags_of(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> list[CaseFlag]:
-    """The flags on a case the actor can read."""
+    """The flags on a case the actor can read; where they see it generalized, the reasons of
+    others' flags are withheld (free text names places and people, as titles do)."""
     case = await readable_case(session, actor, case_id)
-    return list(
+    flags = list(
         await session.scalars(
             select(CaseFlag).where(CaseFlag.case_id == case.id).order_by(CaseFlag.created_at)
         )
     )
+    view = case_view()
+    if await session.scalar(select(view.c.generalized).where(view.c.id == case.id)):
+        for flag in flags:
+            if flag.flagged_by != actor.user_id:
+                session.expunge(flag)  # what is shown changes, never the record
+                flag.reason = ""
+    return flags
 
 
 def _check_manager(actor: Actor) -> None:

@@ -61,3 +61,23 @@ async def test_a_negated_word_cannot_probe_a_generalized_case_hidden_text(
         ids = [c["id"] for c in found.json()["items"]]
         # the hidden title and place never decide: only what the coordinator is shown does
         assert (case["id"] in ids) == q.startswith("-"), q
+
+
+async def test_a_generalized_viewer_reads_no_other_persons_flag_reason(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    paralegal = await make_person(db, settings, "paralegal")
+    flagger = await make_person(db, settings, "coordinator")
+    reader = await make_person(db, settings, "coordinator")
+    case = await make_case(client, paralegal, sensitivity="high_risk")
+    url = f"/api/v1/cases/{case['id']}/flags"
+    flagged = await client.post(
+        url, json={"reason": "Same fence as at the Palm Bay quarry"}, headers=flagger.headers
+    )
+    assert flagged.status_code == 201, flagged.text
+    theirs = await client.get(url, headers=reader.headers)
+    assert theirs.status_code == 200 and "Palm Bay" not in theirs.text
+    assert [f["reason"] for f in theirs.json()] == [""]
+    for who in (flagger, paralegal):  # the flagger, and the case's own organization
+        own = (await client.get(url, headers=who.headers)).json()
+        assert [f["reason"] for f in own] == ["Same fence as at the Palm Bay quarry"]
