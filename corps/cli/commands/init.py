@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from corps.cli.base import CliError, app, exit_codes
-from corps.cli.database import cli_session, describe, load_settings
+from corps.cli.commands.schema import migrate_and_report
+from corps.cli.database import cli_session, load_settings
 from corps.cli.passwords import PasswordFileOption, PasswordOption, read_new_password
 from corps.cli.setup import (
     count_people,
     ensure_secretariat,
     existing_admin,
-    prepare_schema,
 )
 from corps.demo_data import SECRETARIAT
 
@@ -58,17 +58,7 @@ def init(
     ] = "http://localhost:8000",
 ) -> None:
     settings = load_settings()
-    typer.echo(describe(settings))
-    schema = prepare_schema(settings)
-    if schema.extensions_created:
-        typer.echo(f"created the extensions {', '.join(schema.extensions_created)}")
-    if schema.revision_before == schema.revision_after:
-        typer.echo(f"schema already at revision {schema.revision_after}")
-    else:
-        typer.echo(
-            f"schema migrated from {schema.revision_before or 'empty'} "
-            f"to revision {schema.revision_after}"
-        )
+    schema = migrate_and_report(settings)
 
     async def _admin() -> str | None:
         async with cli_session() as session:

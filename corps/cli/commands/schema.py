@@ -6,7 +6,8 @@ import typer
 
 from corps.cli.base import app, exit_codes
 from corps.cli.database import describe, load_settings
-from corps.cli.setup import prepare_schema
+from corps.cli.setup import SchemaReport, prepare_schema
+from corps.settings import Settings
 
 MIGRATE_HELP = """Create or upgrade the database schema (Alembic, to the newest revision).
 
@@ -21,7 +22,11 @@ the secretariat and the first admin.
 
 @app.command(help=MIGRATE_HELP, epilog=exit_codes(ok="the schema is at the newest revision"))
 def migrate() -> None:
-    settings = load_settings()
+    migrate_and_report(load_settings())
+
+
+def migrate_and_report(settings: Settings) -> SchemaReport:
+    """Name the database, create what extensions we can, migrate, and say what changed."""
     typer.echo(describe(settings))
     schema = prepare_schema(settings)
     if schema.extensions_created:
@@ -33,3 +38,4 @@ def migrate() -> None:
             f"database schema migrated from {schema.revision_before or 'empty'} "
             f"to revision {schema.revision_after}"
         )
+    return schema
