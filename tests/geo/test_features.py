@@ -381,7 +381,8 @@ def read_with_gdal(
         {**unlocked, "GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": token}
     )
     try:
-        return pyogrio.raw.read(f"OAPIF:{url}", layer="cases", **options)
+        # as strings: pyogrio can round a timestamp's fraction to 1,000,000 µs and fail
+        return pyogrio.raw.read(f"OAPIF:{url}", layer="cases", datetime_as_string=True, **options)
     finally:
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
         lock_down_gdal()
