@@ -31,7 +31,7 @@ import corps.viewer
 from corps.app import create_app
 from corps.cli import run_migrations
 from corps.settings import Settings
-from tests.factories import case_body, make_person
+from testing.factories import case_body, make_person
 
 OWNER_URL = os.environ.get(
     "EJ_RLS_BENCH_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_rlsbench"

@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from corps.audit import append_audit, verify_audit_chain
 from corps.settings import Settings
 
+# Committed rows: connections of their own, as the service role, must see them.
+pytestmark = pytest.mark.committed
+
 
 async def _append_three(session: AsyncSession) -> list[int]:
     ids = []

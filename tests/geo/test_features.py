@@ -23,8 +23,11 @@ from corps.app import create_app
 from corps.settings import Settings
 from geo import features
 from geo.layer_safety import GDAL_LOCKDOWN, lock_down_gdal
-from tests.factories import Person, make_case, make_org, make_person
-from tests.live import live_server
+from testing.factories import Person, make_case, make_org, make_person
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 ITEMS = "/ogc/collections/cases/items"
 GEOJSON = "application/geo+json"

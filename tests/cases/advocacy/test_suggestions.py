@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_org, make_person, unique
+from testing.factories import make_case, make_org, make_person, unique
 
 
 def near(lon: float, lat: float, east_km: float) -> dict[str, object]:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,6 +24,9 @@ from cases.dossiers.anchors import (
 from cases.evidence.storage import FileStorage
 from corps.audit import append_audit, verify_audit_chain
 from corps.settings import Settings
+
+# Committed rows: the audit chain is read through sessions of the test's own.
+pytestmark = pytest.mark.committed
 
 
 def verify_audit_cli(settings: Settings, storage: Path) -> subprocess.CompletedProcess[str]:
