@@ -60,6 +60,10 @@ async def app(settings: Settings, migrated: None) -> AsyncIterator[FastAPI]:
         yield application
 
 
+# A case id fixed at collection time: pytest-xdist workers must collect the same test ids.
+ANY_ID = uuid.UUID("5f0c6a3e-1d2b-4c8e-9a7f-3b6e2d1c0a9f")
+
+
 def point(lon: float, lat: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [lon, lat]}
 
@@ -357,7 +361,7 @@ async def test_a_coordinator_sees_another_organizations_high_risk_case_as_a_cell
         "/ogc/collections",
         "/ogc/collections/cases",
         ITEMS,
-        f"{ITEMS}/{uuid.uuid4()}",
+        f"{ITEMS}/{ANY_ID}",
     ],
 )
 async def test_no_token_is_401(client: httpx.AsyncClient, path: str) -> None:
