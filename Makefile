@@ -47,7 +47,7 @@ run: seed web
 lint: venv
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy corps cases geo
+	$(VENV)/mypy corps geo cases maps
 
 format: venv
 	$(VENV)/ruff format .

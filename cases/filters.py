@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
@@ -19,6 +19,11 @@ from corps.pagination import in_utc
 from geo.privacy import Level
 
 BBox = tuple[float, float, float, float]
+# The reference layers' pieces (maps/models.py owns the table), named here by SQL only, as the
+# proximity suggestions do: cases sit below maps and must not import it.
+LAYER_FEATURE_PARTS = table(
+    "layer_feature_parts", column("id"), column("layer_id"), column("geometry")
+)
 
 
 def parse_bbox(raw: str) -> BBox:
@@ -76,14 +81,10 @@ class CaseFilters:
 def within_layer_clause(layer_id: uuid.UUID, geometry: Any = Case.geometry) -> ColumnElement[bool]:
     """EXISTS: the geometry (what a viewer is shown) touches a feature of the layer, via the
     parts' index."""
-    from geo.models import LayerFeaturePart
-
+    parts = LAYER_FEATURE_PARTS.c
     return (
-        select(LayerFeaturePart.id)
-        .where(
-            LayerFeaturePart.layer_id == layer_id,
-            func.ST_Intersects(LayerFeaturePart.geometry, geometry),
-        )
+        select(parts.id)
+        .where(parts.layer_id == layer_id, func.ST_Intersects(parts.geometry, geometry))
         .exists()
     )
 

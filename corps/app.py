@@ -10,7 +10,6 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from cases.evidence.storage import storage_from_url
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.jobs import load_job_modules
@@ -19,6 +18,7 @@ from corps.openapi import install_problem_responses
 from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
+from corps.storage import storage_from_url
 from corps.web import install_web_app, security_headers
 from geo.geometry_work import GeometryLimits
 from geo.geometry_work import configure as configure_geometry_limits
@@ -38,7 +38,7 @@ def _routers() -> list[object]:
     from corps.members import api as members_api
     from corps.members import session_api
     from corps.organizations import api as organizations_api
-    from geo import export, features, hotspots_api, layers_api, tiles
+    from maps import export, features, hotspots_api, layers_api, tiles
 
     return [
         health.router,

@@ -14,9 +14,9 @@ from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.storage import storage_from_url
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.settings import get_settings
+from corps.storage import storage_from_url
 from corps.viewer import Viewer, acting_as, viewer_of
 
 log = logging.getLogger("corps.jobs")
@@ -33,7 +33,7 @@ JOB_MODULES: list[str] = [
     "corps.models_registry",
     "corps.jobs",
     "cases.evidence.jobs",
-    "geo.hotspot_cache",
+    "maps.hotspot_cache",
     "cases.advocacy.jobs",
     "cases.dossiers.jobs",
 ]

@@ -34,9 +34,9 @@ from cases.dossiers.pdf import PdfFailed
 from cases.dossiers.progress import Progress
 from cases.dossiers.service import IN_PROGRESS, bundle_key
 from cases.evidence.custody import append_custody_event
-from cases.evidence.storage import Storage
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
+from corps.storage import Storage
 from geo.privacy import Level
 
 log = logging.getLogger("corps.dossiers")

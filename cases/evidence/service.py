@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy import Select, Text, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.blobs import forget_after_rollback, hold_blob
 from cases.evidence.custody import (
     append_custody_event,
     as_plain,
@@ -20,7 +19,6 @@ from cases.evidence.custody import (
 )
 from cases.evidence.models import Evidence
 from cases.evidence.schemas import EvidenceFields, EvidenceRead, VerifyResult
-from cases.evidence.storage import BlobNotFound, Storage
 from cases.evidence.upload import ReceivedUpload, receive_upload
 from cases.view import case_view
 from cases.visibility import editable_case
@@ -30,6 +28,8 @@ from corps.db import on_rollback
 from corps.errors import Forbidden, NotFound, Unprocessable
 from corps.jobs import enqueue_after_commit
 from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.storage import BlobNotFound, Storage
+from corps.storage.blobs import forget_after_rollback, hold_blob
 
 LOCATION_KEYS = ("gps", "distance_to_case_m", "location_note", "location_warning")
 

@@ -23,9 +23,9 @@ from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
 from corps.pagination import PageParams, encode_cursor, read_cursor
-from geo.layer_safety import refuse_unsafe_content
-from geo.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
-from geo.layers_io import (
+from maps.layer_safety import refuse_unsafe_content
+from maps.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
+from maps.layers_io import (
     MAX_LAYER_FEATURES,
     MAX_LAYER_VERTICES,
     LayerSource,
@@ -35,7 +35,7 @@ from geo.layers_io import (
     plausibly_degrees,
     read_feature_chunks,
 )
-from geo.models import LAYER_KINDS, LayerFeature, ReferenceLayer
+from maps.models import LAYER_KINDS, LayerFeature, ReferenceLayer
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 INSERT_BATCH = 500
