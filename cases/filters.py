@@ -14,11 +14,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
+from cases.view import BBox, case_view
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
 from geo.privacy import Level
 
-BBox = tuple[float, float, float, float]
 # The reference layers' pieces (maps/models.py owns the table), named here by SQL only, as the
 # proximity suggestions do: cases sit below maps and must not import it.
 LAYER_FEATURE_PARTS = table(
@@ -53,8 +53,6 @@ class CaseFilters:
 
     def view(self, level: Level = Level.internal, *, name: str = "v") -> TableValuedAlias:
         """The case view at `level` with this bbox and full-text query applied to what it shows."""
-        from cases.view import case_view
-
         return case_view(level, bbox=self.bbox, q=self.q, name=name)
 
     def clauses(self, view: Any) -> list[ColumnElement[bool]]:

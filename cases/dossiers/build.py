@@ -36,6 +36,7 @@ from cases.dossiers.service import IN_PROGRESS, bundle_key
 from cases.evidence.custody import append_custody_event
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
+from corps.members.models import User
 from corps.storage import Storage
 from geo.privacy import Level
 
@@ -172,8 +173,6 @@ async def _claim(deps: Deps, dossier_id: uuid.UUID) -> Order | None:
 
 
 async def _requester(deps: Deps, dossier_id: uuid.UUID) -> Actor:
-    from corps.members.models import User
-
     async with deps.factory() as session:
         row = (
             await session.execute(
