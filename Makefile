@@ -48,6 +48,7 @@ lint: venv
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
 	$(VENV)/mypy corps geo cases maps
+	$(VENV)/lint-imports
 
 format: venv
 	$(VENV)/ruff format .
