@@ -48,7 +48,8 @@ run: seed web
 lint: venv
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy corps cases geo testing
+	$(VENV)/mypy corps geo cases maps testing
+	$(VENV)/lint-imports
 
 format: venv
 	$(VENV)/ruff format .
@@ -62,4 +63,4 @@ bench: venv
 	$(VENV)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache var web/dist web/node_modules
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .import_linter_cache var web/dist web/node_modules

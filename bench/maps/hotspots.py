@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bench.common import Table
 from bench.maps.common import Bench, verdict
 from cases.filters import CaseFilters
-from geo.hotspot_cache import HotspotParams, analyse
-from geo.hotspots import HotspotScope
+from maps.hotspot_cache import HotspotParams, analyse
+from maps.hotspots import HotspotScope
 
 SUBSET_SIZES = (10_000, 100_000, 1_000_000)
 GROWTH_TARGET = 1.3
@@ -50,7 +50,7 @@ async def subsets(raw: asyncpg.Connection, total: int) -> list[tuple[int, CaseFi
 async def hotspot_seconds(
     bench: Bench, method: str, filters: CaseFilters, limit_s: float
 ) -> float | None:
-    """Wall time of geo.hotspot_cache.analyse for an admin, or None past `limit_s`."""
+    """Wall time of maps.hotspot_cache.analyse for an admin, or None past `limit_s`."""
     scope = HotspotScope.of(bench.admin)
     params = HotspotParams(method=method, distance_km=25, min_cases=3, cell_km=50)
     async with async_sessionmaker(bench.engine)() as session:

@@ -9,7 +9,7 @@ from starlette.datastructures import URL
 from bench.common import Table
 from bench.maps.common import Bench, Spread, captured, fetch_ok, interleaved, verdict
 from cases.filters import CaseFilters
-from geo.features import GEOJSON, ItemsQuery, items_statement
+from maps.features import GEOJSON, ItemsQuery, items_statement
 
 OGC_LIMIT = 1000
 ITEMS_TARGET = 1.3

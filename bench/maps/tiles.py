@@ -24,7 +24,7 @@ from bench.maps.common import (
     verdict,
 )
 from cases.filters import CaseFilters
-from geo import tiles
+from maps import tiles
 from testing.live import free_port
 
 TILE_ZOOMS = (13, 12, 11)  # dense map views; each should carry 1,000+ features

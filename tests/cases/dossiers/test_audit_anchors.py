@@ -21,9 +21,9 @@ from cases.dossiers.anchors import (
     read_anchors,
     write_audit_anchor,
 )
-from cases.evidence.storage import FileStorage
 from corps.audit import append_audit, verify_audit_chain
 from corps.settings import Settings
+from corps.storage import FileStorage
 
 # Committed rows: the audit chain is read through sessions of the test's own.
 pytestmark = pytest.mark.committed
