@@ -18,9 +18,9 @@ from cases.evidence.models import Evidence
 from cases.evidence.service import verify_item
 from cases.evidence.storage import Storage
 from corps.audit import append_audit
+from corps.images import MAX_IMAGE_BYTES
 from corps.jobs import CRON_JOBS, job
 
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
 FAR_FROM_CASE_M = 10_000
 VERIFY_BATCH = 200
 DISTANCE_SQL = text(
