@@ -78,13 +78,15 @@ async def receive_layer_file(
     )
     path = directory / "upload.bin"
     with path.open("wb") as target:
-        pending = bytearray()
+        batch: list[bytes] = []
+        batched = 0
         async for chunk in upload.file():
-            pending += chunk
-            if len(pending) >= WRITE_BATCH:
-                await asyncio.to_thread(target.write, bytes(pending))
-                pending = bytearray()
-        await asyncio.to_thread(target.write, bytes(pending))
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                await asyncio.to_thread(target.writelines, batch)
+                batch, batched = [], 0
+        await asyncio.to_thread(target.writelines, batch)
     fields = await upload.finish()
     if upload.size == 0:
         raise Unprocessable("The file is empty.")
