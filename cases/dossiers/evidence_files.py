@@ -24,8 +24,8 @@ from PIL import Image, ImageOps
 from cases.dossiers.bundle import Bundle, compressible
 from cases.dossiers.content import EvidenceItem
 from cases.dossiers.manifest import evidence_path
-from cases.evidence.storage import BlobNotFound, Storage
 from corps.images import MAX_IMAGE_BYTES, with_image
+from corps.storage import BlobNotFound, Storage
 
 MAX_PHOTO_BYTES = MAX_IMAGE_BYTES  # as the metadata job: past this a photo is not decoded
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}

@@ -13,8 +13,8 @@ from PIL import Image, ImageOps
 
 from cases.dossiers.content import DossierContent, EvidenceItem
 from cases.dossiers.evidence_files import MAX_PHOTO_BYTES, PILLOW_FORMATS, Outcome, Treatment
-from cases.evidence.storage import BlobNotFound, Storage
 from corps.images import with_image
+from corps.storage import BlobNotFound, Storage
 
 THUMB_PX = 360
 ROLE_WORDS = {

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cases.evidence.sniff import SniffedType, UnsupportedType, sniff
-from cases.evidence.storage import BlobTooLarge, Claim, Storage, StoredBlob
 from corps.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from corps.storage import BlobTooLarge, Claim, Storage, StoredBlob
 from corps.uploads import MB, UploadLimits, open_upload
 
 SNIFF_BYTES = 8192
