@@ -39,6 +39,7 @@ RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 FLOOR_TARGET_MS = 2.0
 SEARCH_TARGET_MS = 50.0
 SEARCH_WORDS = ("tailings", "palm")
+WARMUP = 10
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,16 @@ async def run(settings: Settings, table: Table, *, cases: int, repeat: int = 200
             live_server(settings, workers=1) as server,
             httpx.AsyncClient(base_url=server.url, headers=headers, timeout=120) as client,
         ):
+            before = cpu_seconds(server.pid)
             me = await _timed_get(client, "/api/v1/me", {}, repeat)
-            floor.add("GET /api/v1/me (HTTP + auth, no case SQL)", str(Spread.of(me)))
+            cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / repeat
+            floor.add(
+                "GET /api/v1/me (HTTP + auth, no case SQL)",
+                str(Spread.of(me)),
+                note=f"server CPU {cpu_ms:.1f} ms/request",
+            )
             for probe in probes(case_id):
-                await _compare(engine, raw, client, coordinator, probe, floor, repeat)
+                await _compare(engine, raw, client, server.pid, coordinator, probe, floor, repeat)
         end_load = os.getloadavg()
         header = (
             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cases:,} cases, "
@@ -144,21 +151,32 @@ async def run(settings: Settings, table: Table, *, cases: int, repeat: int = 200
         await engine.dispose()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _compare(
     engine: AsyncEngine,
     raw: asyncpg.Connection,
     client: httpx.AsyncClient,
+    server_pid: int,
     actor: Actor,
     probe: Probe,
     table: Table,
     repeat: int,
 ) -> None:
     query = await capture(engine, actor, probe)
+    before = cpu_seconds(server_pid)
     api, base = await interleaved(
         lambda: _get(client, probe.url, probe.params),
         lambda: raw.fetch(query.sql, *query.args),
         repeat,
+        warmup=WARMUP,
     )
+    # The server's own CPU per request does not grow with the machine's load as wall time does.
+    cpu_ms = (cpu_seconds(server_pid) - before) * 1000 / (repeat + WARMUP)
     a, b = Spread.of(api), Spread.of(base)
     if probe.name.startswith("full-text"):
         table.add(
@@ -167,7 +185,7 @@ async def _compare(
             f"identical SQL via asyncpg: {b}",
             f"+{a.p50 - b.p50:.1f} ms",
             f"<= {SEARCH_TARGET_MS:.0f} ms p50",
-            verdict(a.p50, SEARCH_TARGET_MS),
+            f"{verdict(a.p50, SEARCH_TARGET_MS)}; server CPU {cpu_ms:.1f} ms/request",
         )
         return
     gap = a.p50 - b.p50
@@ -177,7 +195,7 @@ async def _compare(
         f"identical SQL via asyncpg: {b}",
         f"+{gap:.1f} ms p50",
         f"<= +{FLOOR_TARGET_MS:.0f} ms",
-        verdict(gap, FLOOR_TARGET_MS),
+        f"{verdict(gap, FLOOR_TARGET_MS)}; server CPU {cpu_ms:.1f} ms/request",
     )
 
 
