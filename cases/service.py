@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import DateTime, Integer, Select, Uuid, bindparam, func, select, text, tuple_
 from sqlalchemy import update as update_stmt
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.statements import built_once
 from geo.geometry import to_ewkt
 from geo.geometry_work import check_geometry_bounded
 
@@ -74,10 +75,15 @@ def _check_writer(actor: Actor) -> None:
         raise Forbidden("Recording cases needs the paralegal, org_admin or admin role.")
 
 
+def _read_statement() -> Select[Any]:
+    view = case_view()
+    return case_rows(view).where(view.c.id == bindparam("case_id", type_=Uuid, required=True))
+
+
 async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:
     """One case as the actor may see it; 404 when it is not theirs to see."""
-    view = case_view()
-    row = (await session.execute(case_rows(view).where(view.c.id == case_id))).one_or_none()
+    statement = built_once("case-read", _read_statement)
+    row = (await session.execute(statement, {"case_id": case_id})).one_or_none()
     if row is None:
         raise NotFound("No such case.")
     if audit:
@@ -253,19 +259,36 @@ async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
     await session.execute(update_stmt(Case).where(Case.id == case_id).values(updated_at=func.now()))
 
 
+def _page_statement(filters: CaseFilters, *, syncing: bool, after: bool) -> Select[Any]:
+    """The page's SELECT for every request of the same filter shape; values are parameters."""
+    view = filters.view(bound=False)
+    stmt = case_rows(view).where(*filters.clauses(view, bound=False))
+    key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
+    if after:
+        cursor = tuple_(
+            bindparam("after_at", type_=DateTime(timezone=True), required=True),
+            bindparam("after_id", type_=Uuid, required=True),
+        )
+        stmt = stmt.where(tuple_(*key) > cursor if syncing else tuple_(*key) < cursor)
+    order = [k.asc() if syncing else k.desc() for k in key]
+    return stmt.order_by(*order).limit(bindparam("page_limit", type_=Integer, required=True))
+
+
 async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
 ) -> tuple[list[CaseRead], str | None]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
-    view = filters.view()
-    stmt = case_rows(view).where(*filters.clauses(view))
     syncing = filters.updated_after is not None
-    key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
+    statement = built_once(
+        ("case-page", filters.shape(), syncing, bool(page.after)),
+        lambda: _page_statement(filters, syncing=syncing, after=bool(page.after)),
+    )
+    params = filters.params() | {"page_limit": page.limit + 1}
     if page.after:
-        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
-        stmt = stmt.where(tuple_(*key) > after if syncing else tuple_(*key) < after)
-    order = [k.asc() if syncing else k.desc() for k in key]
-    rows = (await session.execute(stmt.order_by(*order).limit(page.limit + 1))).all()
+        params["after_at"], params["after_id"] = read_cursor(
+            page.after, datetime.fromisoformat, uuid.UUID
+        )
+    rows = (await session.execute(statement, params)).all()
     items = [CaseRead.model_validate(dict(row._mapping)) for row in rows[: page.limit]]
     cursor = None
     if len(rows) > page.limit:

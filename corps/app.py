@@ -19,7 +19,7 @@ from corps.openapi import install_problem_responses
 from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
-from corps.web import install_web_app, security_headers
+from corps.web import SecurityHeaders, install_web_app
 from geo.geometry_work import GeometryLimits
 from geo.geometry_work import configure as configure_geometry_limits
 
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_outage_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
 
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     load_job_modules()  # so enqueue_after_commit knows every job name
