@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import DateTime, Integer, Select, Uuid, bindparam, func, select, text, tuple_
+from sqlalchemy import DateTime, Integer, Select, Uuid, any_, bindparam, func, select, text, tuple_
 from sqlalchemy import update as update_stmt
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
@@ -259,10 +259,22 @@ async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
     await session.execute(update_stmt(Case).where(Case.id == case_id).values(updated_at=func.now()))
 
 
-def _page_statement(filters: CaseFilters, *, syncing: bool, after: bool) -> Select[Any]:
+# At most this many search matches are read by id; a word matching more is common enough that
+# walking the cases newest first finds a page of matches soon (ej_search_ids answers NULL).
+SEARCH_BY_ID_CAP = 1000
+SEARCH_IDS = text(
+    "SELECT ej_search_ids('internal', websearch_to_tsquery('simple', :q), :cap)"
+).columns(ids=ARRAY(Uuid))
+
+
+def _page_statement(
+    filters: CaseFilters, *, syncing: bool, after: bool, among: bool = False
+) -> Select[Any]:
     """The page's SELECT for every request of the same filter shape; values are parameters."""
     view = filters.view(bound=False)
     stmt = case_rows(view).where(*filters.clauses(view, bound=False))
+    if among:  # the ids of the search's matches (see list_page)
+        stmt = stmt.where(view.c.id == any_(bindparam("among", type_=ARRAY(Uuid), required=True)))
     key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
     if after:
         cursor = tuple_(
@@ -279,11 +291,21 @@ async def list_page(
 ) -> tuple[list[CaseRead], str | None]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
     syncing = filters.updated_after is not None
-    statement = built_once(
-        ("case-page", filters.shape(), syncing, bool(page.after)),
-        lambda: _page_statement(filters, syncing=syncing, after=bool(page.after)),
-    )
     params = filters.params() | {"page_limit": page.limit + 1}
+    among = False
+    if filters.q:
+        # Row level security keeps the search indexes from the case view's plan (see migration
+        # 0083); ej_search_ids finds the viewer's matches through them, and the page then reads
+        # those cases by id. A common word is left to the view alone.
+        ids = await session.scalar(SEARCH_IDS, {"q": filters.q, "cap": SEARCH_BY_ID_CAP})
+        if ids is not None and not ids:
+            return [], None  # nothing the viewer may read matches
+        if ids is not None and len(ids) <= SEARCH_BY_ID_CAP:
+            among, params["among"] = True, ids
+    statement = built_once(
+        ("case-page", filters.shape(), syncing, bool(page.after), among),
+        lambda: _page_statement(filters, syncing=syncing, after=bool(page.after), among=among),
+    )
     if page.after:
         params["after_at"], params["after_id"] = read_cursor(
             page.after, datetime.fromisoformat, uuid.UUID
