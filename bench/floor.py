@@ -38,7 +38,8 @@ from tests.live import live_server
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 FLOOR_TARGET_MS = 2.0
 SEARCH_TARGET_MS = 50.0
-SEARCH_WORDS = ("tailings", "palm")
+# A word in one case of eight, and one in a single case ("Demo case 54321." in its summary).
+SEARCH_WORDS = ("tailings", "54321")
 WARMUP = 10
 
 
@@ -185,7 +186,8 @@ async def _compare(
             f"identical SQL via asyncpg: {b}",
             f"+{a.p50 - b.p50:.1f} ms",
             f"<= {SEARCH_TARGET_MS:.0f} ms p50",
-            f"{verdict(a.p50, SEARCH_TARGET_MS)}; server CPU {cpu_ms:.1f} ms/request",
+            f"{verdict(a.p50, SEARCH_TARGET_MS)}; server CPU {cpu_ms:.1f} ms/request; "
+            "the SQL is the page statement alone (a rare word's ids come first)",
         )
         return
     gap = a.p50 - b.p50
