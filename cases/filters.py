@@ -8,17 +8,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import DateTime, Float, Text, Uuid, bindparam, cast, func, select
+from sqlalchemy import DateTime, Float, Text, Uuid, bindparam, cast, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
+from cases.view import BBox, bbox_geometry, case_view
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
 from geo.privacy import Level
 
-BBox = tuple[float, float, float, float]
+# The reference layers' pieces (maps/models.py owns the table), named here by SQL only, as the
+# proximity suggestions do: cases sit below maps and must not import it.
+LAYER_FEATURE_PARTS = table(
+    "layer_feature_parts", column("id"), column("layer_id"), column("geometry")
+)
 
 
 def parse_bbox(raw: str) -> BBox:
@@ -103,8 +108,6 @@ class CaseFilters:
         With bound=False the filters are bind parameters without values (see params()), so the
         statement serves every request of the same shape().
         """
-        from cases.view import bbox_geometry, case_view
-
         corners = self.bbox_params(bound=bound)
         area = None
         if corners is not None and self.bbox is not None:
@@ -139,14 +142,10 @@ def within_layer_clause(
 ) -> ColumnElement[bool]:
     """EXISTS: the geometry (what a viewer is shown) touches a feature of the layer, via the
     parts' index."""
-    from geo.models import LayerFeaturePart
-
+    parts = LAYER_FEATURE_PARTS.c
     return (
-        select(LayerFeaturePart.id)
-        .where(
-            LayerFeaturePart.layer_id == layer_id,
-            func.ST_Intersects(LayerFeaturePart.geometry, geometry),
-        )
+        select(parts.id)
+        .where(parts.layer_id == layer_id, func.ST_Intersects(parts.geometry, geometry))
         .exists()
     )
 

@@ -25,7 +25,7 @@ from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import Page, PageParams, encode_cursor, read_cursor
 from corps.statements import built_once
 from geo.geometry import to_ewkt
 from geo.geometry_work import check_geometry_bounded
@@ -288,7 +288,7 @@ def _page_statement(
 
 async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
-) -> tuple[list[CaseRead], str | None]:
+) -> Page[CaseRead]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
     syncing = filters.updated_after is not None
     params = filters.params() | {"page_limit": page.limit + 1}
@@ -299,7 +299,7 @@ async def list_page(
         # those cases by id. A common word is left to the view alone.
         ids = await session.scalar(SEARCH_IDS, {"q": filters.q, "cap": SEARCH_BY_ID_CAP})
         if ids is not None and not ids:
-            return [], None  # nothing the viewer may read matches
+            return Page(items=[])  # nothing the viewer may read matches
         if ids is not None and len(ids) <= SEARCH_BY_ID_CAP:
             among, params["among"] = True, ids
     statement = built_once(
@@ -318,4 +318,4 @@ async def list_page(
         cursor = encode_cursor(
             [(last.updated_at if syncing else last.created_at).isoformat(), str(last.id)]
         )
-    return items, cursor
+    return Page(items=items, next_cursor=cursor)
