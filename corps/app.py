@@ -27,7 +27,7 @@ from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
 from corps.storage import storage_from_url
-from corps.web import install_web_app, security_headers
+from corps.web import SecurityHeaders, install_web_app
 from geo.geometry_work import GeometryLimits
 from geo.geometry_work import configure as configure_geometry_limits
 from maps import export, features, hotspots_api, layers_api, tiles
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_outage_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
 
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     for router in _routers():

@@ -105,7 +105,7 @@ class ItemsQuery:
     filters: CaseFilters
 
 
-def items_query(
+async def items_query(
     limit: Annotated[
         int,
         Query(

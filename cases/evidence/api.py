@@ -20,7 +20,7 @@ from corps.storage import Storage
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     """The configured evidence store."""
     storage: Storage = request.app.state.storage
     return storage
