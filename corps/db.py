@@ -79,6 +79,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await run_rollback_hooks(session)
             raise
         session.info.pop("on_rollback", None)
+    if session.info.pop("audited", False):
+        sealer = getattr(request.app.state, "audit_sealer", None)
+        if sealer is not None:
+            sealer.wake()  # chains this transaction's audit entries off the request's path
     from corps.jobs import flush_pending_jobs
 
     await flush_pending_jobs(session, request.app.state.arq)

@@ -32,6 +32,7 @@ QUEUE_NAME = "ejcorps:queue"
 JOB_MODULES: list[str] = [
     "corps.models_registry",
     "corps.jobs",
+    "corps.audit_seal",
     "cases.evidence.jobs",
     "geo.hotspot_cache",
     "cases.advocacy.jobs",

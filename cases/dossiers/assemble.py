@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cases.dossiers.anchors import audit_head, custody_heads
+from corps.audit_seal import seal_pending
 from cases.dossiers.bundle import Bundle
 from cases.dossiers.content import DossierContent, EvidenceItem, case_statement, load_content
 from cases.dossiers.evidence_files import (
@@ -233,6 +234,8 @@ async def _anchors(
     factory: async_sessionmaker[AsyncSession], content: DossierContent
 ) -> dict[str, Any]:
     ids = [item.id for case in content.cases for item in case.evidence]
+    # Chain what is committed so far, so the head anchors the most it can.
+    await seal_pending(factory)
     async with factory() as session:
         return {
             "audit_head": await audit_head(session),
