@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cases.dossiers.anchors import audit_head, custody_heads
-from corps.audit_seal import seal_pending
 from cases.dossiers.bundle import Bundle
 from cases.dossiers.content import DossierContent, EvidenceItem, case_statement, load_content
 from cases.dossiers.evidence_files import (
@@ -44,6 +43,7 @@ from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_s
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
 from cases.evidence.storage import Storage
+from corps.audit_seal import seal_pending
 from corps.auth.actor import Actor
 from corps.settings import get_settings
 from geo.export import STREAMS, ExportFormat, Viewer
