@@ -161,8 +161,8 @@ class AuditSealer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await seal_pending(self._factory, wait=False)
+        with contextlib.suppress(Exception):  # includes a timeout: never hold up a shutdown
+            await asyncio.wait_for(seal_pending(self._factory, wait=False), 10)
 
     async def _run(self) -> None:
         while True:

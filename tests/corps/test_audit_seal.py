@@ -177,3 +177,8 @@ async def test_only_the_system_seals_and_only_admins_read_the_chain(
     async with service_factory() as session:
         session.info["viewer"] = Viewer.system("tests.audit")
         assert await session.scalar(text("SELECT count(*) FROM audit_log")) > 0
+
+
+def test_the_bench_switch_that_skips_read_audits_is_refused_in_production() -> None:
+    with pytest.raises(ValueError, match="benchmarks only"):
+        Settings(env="prod", secret_key="x" * 48, bench_unaudited_reads=True)
