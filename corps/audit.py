@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import BigInteger, ForeignKey, Identity, String, text
@@ -18,10 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corps.db import Base
-from corps.viewer import viewer_of
-
-if TYPE_CHECKING:
-    from corps.auth.actor import Actor
+from corps.viewer import ActorLike, viewer_of
 
 GENESIS_HASH = "0" * 64
 
@@ -94,7 +91,7 @@ def payload(entry: AuditEntry) -> dict[str, Any]:
 
 async def append_audit(
     session: AsyncSession,
-    actor: Actor | None,
+    actor: ActorLike | None,
     action: str,
     *,
     object_type: str | None = None,

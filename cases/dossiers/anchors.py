@@ -27,11 +27,11 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.models import CustodyEvent
-from cases.evidence.storage import Storage
 from corps.audit import AuditSeal
 from corps.audit_seal import pending_count, seal_pending
 from corps.audit_verify import AuditReport, audit_report
 from corps.jobs import CRON_JOBS, job
+from corps.storage import Storage
 
 ANCHOR_FILE = "anchors/audit-heads.jsonl"
 

@@ -91,11 +91,11 @@ def verify_audit(
 ) -> None:
     """Check the audit log's sealed chain, its pending entries and every anchored head."""
     from cases.dossiers.anchors import audit_check, read_anchors
-    from cases.evidence.storage import storage_from_url
     from corps.audit_seal import seal_pending
     from corps.audit_verify import AuditReport
     from corps.db import make_engine, make_sessionmaker, standalone_session
     from corps.settings import get_settings
+    from corps.storage import storage_from_url
 
     async def _check() -> tuple[AuditReport, list[dict[str, Any]]]:
         if seal:
