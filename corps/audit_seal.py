@@ -146,6 +146,7 @@ class AuditSealer:
         self._factory = factory
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._dirty = False  # woken since the last batch began
 
     def start(self) -> None:
         """Start the background task."""
@@ -153,6 +154,7 @@ class AuditSealer:
 
     def wake(self) -> None:
         """Say an audited transaction committed."""
+        self._dirty = True
         self._wake.set()
 
     async def stop(self) -> None:
@@ -161,13 +163,15 @@ class AuditSealer:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):  # includes a timeout: never hold up a shutdown
-            await asyncio.wait_for(seal_pending(self._factory, wait=False), 10)
+        if self._dirty:  # only a process that appended since its last batch looks again
+            with contextlib.suppress(Exception):  # and a time limit: never hold up a shutdown
+                await asyncio.wait_for(seal_pending(self._factory, wait=False), 5)
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self._dirty = False
             try:
                 if await seal_pending(self._factory, wait=False) == 0:
                     # Another process's sealer may have read before our commit: look once
