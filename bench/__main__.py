@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bench import dossier, floor, lists, maps, upload, web
+from bench import audit, dossier, floor, lists, maps, upload, web
 from bench.common import BENCH_DATABASE_URL, RESULTS, Table, bench_settings
 from cases.seed import seed_cases
 from corps.auth.tokens import issue_token
@@ -67,6 +67,11 @@ async def main() -> None:
         help="run only the per-request floor and full-text search (API vs identical SQL)",
     )
     parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="run only the audited-reads bench: 16 concurrent reads, audit on vs off",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=30, help="requests per tile / items page (maps)"
     )
     parser.add_argument(
@@ -78,7 +83,7 @@ async def main() -> None:
     args = parser.parse_args()
     if args.maps:
         args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
-    if args.floor:
+    if args.floor or args.audit:
         args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
         args.skip_maps = True
     # The last 100k and 10k cases go in their own transactions: the hotspot subsets.
@@ -95,6 +100,8 @@ async def main() -> None:
             await floor.run(settings, table, cases=args.cases)
         if not args.skip_lists:
             await lists.run(settings, coordinator, args.cases, table)
+        if args.audit or not args.skip_lists:
+            await audit.run(settings, coordinator, table, cases=args.cases)
         if not args.skip_upload:
             case_id = await _a_case_of(settings, paralegal)
             await upload.run(settings, paralegal, case_id, Path(tmp), table, args.upload_mb)

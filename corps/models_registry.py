@@ -18,7 +18,7 @@ from cases.models import (
     ReferenceCounter,
     ResponsibleActor,
 )
-from corps.audit import AuditEntry
+from corps.audit import AuditEntry, AuditSeal
 from corps.db import Base
 from corps.members.models import User
 from corps.organizations.models import Organization
@@ -28,6 +28,7 @@ metadata = Base.metadata
 __all__ = [
     "ActorAlias",
     "AuditEntry",
+    "AuditSeal",
     "Campaign",
     "CampaignCase",
     "Case",

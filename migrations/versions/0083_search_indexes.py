@@ -17,14 +17,14 @@ view itself. The case list then reads those cases by id (uuid equality is leakpr
 every policy. A word the statistics call common is answered NULL without a search.
 
 Revision ID: 0083
-Revises: 0010
+Revises: 0080
 Create Date: 2026-12-02 08:00:00
 """
 
 from alembic import op
 
 revision = "0083"
-down_revision = "0010"
+down_revision = "0080"
 branch_labels = None
 depends_on = None
 
