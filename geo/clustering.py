@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG); the sphere of the haversine formula
 CHUNK_PAIRS = 1 << 20  # pairs measured per vectorised step: bounds memory to ~100 MB
 BAND = 1e-9  # relative band around h^2 in which the haversine formula decides a pair
+PROBE = 8  # points of a cell tried first when linking it to a neighbour
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -105,12 +106,14 @@ class _Reach:
             out[unsure] = haversine_m(a.lon[pa], a.lat[pa], b.lon[pb], b.lat[pb]) <= self.eps_m
         return out
 
-    def point_gaps(self, pts: _Points, p: Ints, lo: Floats, hi: Floats) -> tuple[Bools, Bools]:
-        """For points p against boxes: (every point of the box surely within, some possibly)."""
+    def point_gaps(
+        self, pts: _Points, p: Ints, lo: Floats, hi: Floats, box: Ints
+    ) -> tuple[Bools, Bools]:
+        """For points p against boxes lo[box], hi[box]: (all of the box surely within, some may)."""
         near2 = np.zeros(len(p))
         far2 = np.zeros(len(p))
         for axis, column in enumerate((pts.x, pts.y, pts.z)):
-            c, low, high = column[p], lo[:, axis], hi[:, axis]
+            c, low, high = column[p], lo[box, axis], hi[box, axis]
             below, above = low - c, c - high
             near = np.maximum(np.maximum(below, above), 0.0)
             far = np.maximum(high - c, c - low)
@@ -144,29 +147,28 @@ class _Grid:
         # Diagonal just under h: two points of one cell are always neighbours.
         side = math.sqrt(reach.sure / 3) * (1 - 1e-6)
         lam, phi = np.radians(lon), np.radians(lat)
-        xyz = np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
-        ijk = np.floor(xyz / side).astype(np.int64)
+        cos_phi = np.cos(phi)
+        columns = (cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi))
+        ijk = np.column_stack([np.floor(c / side).astype(np.int64) for c in columns])
         base = int(2 / side) + 8
         key = _key(ijk, base)
         # Stable sorts: within a cell, points stay in input order (the order ties follow).
-        if base**3 < 2**62:
-            order = np.argsort(key, kind="stable")
-        else:
-            order = np.lexsort((ijk[:, 2], ijk[:, 1], ijk[:, 0], key))
-        key, ijk = key[order], ijk[order]
+        exact = base**3 < 2**62  # the key alone tells cells apart
+        order = np.argsort(key, kind="stable") if exact else np.lexsort((*ijk.T[::-1], key))
+        key = key[order]
         new = np.ones(len(order), dtype=bool)
-        new[1:] = (key[1:] != key[:-1]) | (ijk[1:] != ijk[:-1]).any(axis=1)
+        new[1:] = key[1:] != key[:-1]
+        if not exact:
+            new[1:] |= (ijk[order[1:]] != ijk[order[:-1]]).any(axis=1)
         start = np.flatnonzero(new)
-        points = _Points(
-            *(np.ascontiguousarray(c[order]) for c in (*xyz.T, np.asarray(lon), np.asarray(lat)))
-        )
+        points = _Points(*(np.ascontiguousarray(c[order]) for c in (*columns, lon, lat)))
         return cls(
             points=points,
             rank=order.astype(np.int64),
             cell=np.cumsum(new) - 1,
             start=start,
             count=np.diff(np.append(start, len(order))),
-            ijk=ijk[start],
+            ijk=ijk[order[start]],
             key=key[start],
             base=base,
             side=side,
@@ -291,7 +293,7 @@ def _core_points(grid: _Grid, pairs: tuple[Ints, Ints], reach: _Reach, min_point
     src, dst = src[short], dst[short]
     task, p = _expand(grid.start[src], grid.count[src])
     other = dst[task]
-    near_all, near_some = reach.point_gaps(pts, p, lo[other], hi[other])
+    near_all, near_some = reach.point_gaps(pts, p, lo, hi, other)
     np.add.at(count, p[near_all], grid.count[other[near_all]])
     measure = near_some & ~near_all
     p, other = p[measure], other[measure]
@@ -338,20 +340,30 @@ def _core_components(cores: _Cores, pairs: tuple[Ints, Ints], reach: _Reach) -> 
     both = (cores.count[a] > 0) & (cores.count[b] > 0)
     a, b = a[both], b[both]
     whole, maybe = reach.gaps(cores.lo[a], cores.hi[a], cores.lo[b], cores.hi[b])
-    cells = cores.count.size
-    linked_a, linked_b = a[whole], b[whole]
-    component = _components(cells, linked_a, linked_b)
-    maybe &= ~whole
-    a, b = a[maybe], b[maybe]
-    open_ = component[a] != component[b]
-    a, b = a[open_], b[open_]
-    # Take each pair's points from the larger cell and measure them against the smaller one.
+    a, b = (
+        np.concatenate((a[whole], a[maybe & ~whole])),
+        np.concatenate((b[whole], b[maybe & ~whole])),
+    )
+    found = np.arange(len(a)) < whole.sum()
+    # Each pair's points come from the larger cell and are measured against the smaller one;
+    # first a few of them (input order scatters them over the cell), which settle most pairs
+    # of dense cells, then all of them for the pairs still apart.
     big = np.where(cores.count[a] >= cores.count[b], a, b)
     small = np.where(big == a, b, a)
-    pair, p = _expand(cores.start[big], cores.count[big])
-    other = small[pair]
-    near_all, near_some = reach.point_gaps(cores.points, p, cores.lo[other], cores.hi[other])
-    found = np.zeros(len(a), dtype=bool)
+    for limit in (PROBE, None):
+        component = _components(cores.count.size, a[found], b[found])
+        todo = np.flatnonzero(~found & (component[a] != component[b]))
+        length = cores.count[big[todo]]
+        task, p = _expand(
+            cores.start[big[todo]], length if limit is None else np.minimum(length, limit)
+        )
+        _link(cores, reach, todo[task], p, small[todo[task]], found)
+    return _components(cores.count.size, a[found], b[found])
+
+
+def _link(cores: _Cores, reach: _Reach, pair: Ints, p: Ints, other: Ints, found: Bools) -> None:
+    """Mark found the pairs where core p has a core of cell `other` within eps."""
+    near_all, near_some = reach.point_gaps(cores.points, p, cores.lo, cores.hi, other)
     found[pair[near_all]] = True
     keep = near_some & ~found[pair]
     pair, p, other = pair[keep], p[keep], other[keep]
@@ -368,10 +380,6 @@ def _core_components(cores: _Cores, pairs: tuple[Ints, Ints], reach: _Reach) -> 
         t, q = _expand(cores.start[to], cores.count[to])
         hit = reach.within(cores.points, tp[t], cores.points, q)
         found[tpair[t[hit]]] = True
-    component = _components(
-        cells, np.concatenate((linked_a, a[found])), np.concatenate((linked_b, b[found]))
-    )
-    return component
 
 
 def _border_links(
@@ -393,7 +401,7 @@ def _border_links(
     starts = np.cumsum(noncore) - noncore
     task, member = _expand(starts[src], noncore[src])
     p, other = by_cell[member], dst[task]
-    near_all, near_some = reach.point_gaps(grid.points, p, cores.lo[other], cores.hi[other])
+    near_all, near_some = reach.point_gaps(grid.points, p, cores.lo, cores.hi, other)
     np.minimum.at(first, p[near_all], cores.rank[cores.start[other[near_all]]])
     keep = near_some & ~near_all
     p, other = p[keep], other[keep]
