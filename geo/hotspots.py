@@ -10,7 +10,6 @@ candidate) serves the advocacy suggestions' proximity groups. Hexagons are laid 
 
 from __future__ import annotations
 
-import itertools
 import math
 import uuid
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 import orjson
 import shapely
 from numpy.typing import NDArray
-from sqlalchemy import LargeBinary, bindparam, case, func, select, text
+from sqlalchemy import LargeBinary, bindparam, case, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +30,7 @@ from geo.clustering import dbscan
 
 EQUAL_AREA_SRID = 6933
 MAX_LATITUDE = 85.0
-STREAM_ROWS = 50_000  # rows per fetch of the streaming select: memory stays flat
+STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
 
 
 @dataclass(frozen=True)
@@ -153,29 +152,33 @@ async def dbscan_clusters(
         return []
     member = member[np.argsort(found.labels[member], kind="stable")]
     label = found.labels[member]
-    clusters = int(label[-1]) + 1
+    case_count = np.bincount(label)
     hulls = shapely.convex_hull(
-        shapely.multipoints(np.column_stack((cases.lon[member], cases.lat[member])), indices=label)
+        shapely.from_ragged_array(
+            shapely.GeometryType.MULTIPOINT,
+            np.column_stack((cases.lon[member], cases.lat[member])),
+            (np.concatenate(([0], np.cumsum(case_count))),),
+        )
     )
     shapes = (
         await session.scalars(
             _polygons_statement(), {"hulls": shapely.to_wkb(hulls).tolist(), "buffer_m": eps_m / 4}
         )
     ).all()
-    case_count = np.bincount(label, minlength=clusters)
-    organizations = _distinct_per_cluster(label, cases.organization[member], clusters)
-    if not scope.counts_only:
-        kinds = _distinct_per_cluster(label, cases.issue_types[member], clusters)
-        places = _distinct_per_cluster(label, cases.country[member], clusters)
+    # The distinct (organization, country, issue types) groups of each cluster's cases.
+    pairs = np.unique(label * len(cases.groups) + cases.group[member])
+    bounds = np.searchsorted(pairs // len(cases.groups), np.arange(len(case_count) + 1))
     features = []
-    for k in np.lexsort((np.arange(clusters), -case_count)):
+    for k in np.lexsort((np.arange(len(case_count)), -case_count)):
+        seen = [cases.groups[g % len(cases.groups)] for g in pairs[bounds[k] : bounds[k + 1]]]
         properties: dict[str, Any] = {
             "case_count": int(case_count[k]),
-            "organization_count": len(organizations[k]),
+            "organization_count": len({organization for organization, _, _ in seen}),
         }
         if not scope.counts_only:
-            properties["issue_types"] = sorted({t for ts in kinds[k] for t in ts.split(",") if t})
-            properties["countries"] = sorted(str(c) for c in places[k] if c)
+            kinds = {kind for _, _, kinds in seen for kind in kinds.split(",") if kind}
+            properties["issue_types"] = sorted(kinds)
+            properties["countries"] = sorted({country for _, country, _ in seen if country})
         features.append(
             {"type": "Feature", "geometry": orjson.loads(shapes[k]), "properties": properties}
         )
@@ -184,54 +187,46 @@ async def dbscan_clusters(
 
 @dataclass(frozen=True)
 class _CasePoints:
-    """The counted cases as columns, in case-id order."""
+    """The counted cases in case-id order: where each is shown, and its group."""
 
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
-    organization: NDArray[Any]
-    country: NDArray[Any]
-    issue_types: NDArray[Any]
+    group: NDArray[np.int64]  # index into groups
+    groups: list[tuple[Any, str, str]]  # organization id, country, issue types (comma-joined)
+
+
+PACKED_CASE = np.dtype([("id", ">u8", 2), ("lon", ">f8"), ("lat", ">f8")])
 
 
 async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
-    """Stream the counted cases' points; keys travel as bytes, so ordering them is numpy's."""
-    statement = select(
-        func.uuid_send(pts.c.id),
-        func.uuid_send(pts.c.organization_id),
-        func.coalesce(pts.c.country, ""),
-        func.coalesce(pts.c.issue_types, ""),
-        func.ST_X(pts.c.pt),
-        func.ST_Y(pts.c.pt),
-    ).where(func.ST_X(pts.c.pt).is_not(None))
-    parts: list[tuple[NDArray[Any], ...]] = []
-    result = await session.stream(statement.execution_options(yield_per=STREAM_ROWS))
-    async for rows in result.partitions():
-        ids, orgs, *shown = zip(*rows, strict=True)
-        parts.append(
-            (
-                np.frombuffer(b"".join(ids), dtype=">u8").reshape(-1, 2),
-                np.frombuffer(b"".join(orgs), dtype="V16"),
-                np.array(shown[0], dtype=object),  # country
-                np.array(shown[1], dtype=object),  # issue types, joined by commas
-                np.array(shown[2], dtype=np.float64),  # longitude
-                np.array(shown[3], dtype=np.float64),  # latitude
-            )
-        )
-    if not parts:
-        none = np.zeros(0)
-        return _CasePoints(none, none, none, none, none)
-    key, *rest = (np.concatenate(column) for column in zip(*parts, strict=True))
-    order = np.lexsort((key[:, 1], key[:, 0]))  # PostgreSQL orders uuids bytewise
-    organization, country, issue_types, lon, lat = (column[order] for column in rest)
-    return _CasePoints(lon, lat, organization, country, issue_types)
+    """Stream the counted cases' points, grouped by what a cluster reports of them.
 
-
-def _distinct_per_cluster(label: NDArray[np.int64], values: NDArray[Any], clusters: int) -> Any:
-    """The distinct values in each cluster (labels sorted), as one array per cluster."""
-    codes, value_of = np.unique(values, return_inverse=True)
-    pairs = np.unique(label * len(codes) + value_of.reshape(-1))
-    bounds = np.searchsorted(pairs // len(codes), np.arange(clusters + 1))
-    return [codes[pairs[a:b] % len(codes)] for a, b in itertools.pairwise(bounds)]
+    Each row is one (organization, country, issue types) with its cases packed as binary
+    (uuid_send and float8send: 16 + 8 + 8 bytes, big-endian), so a million cases cross as
+    a few thousand rows and numpy decodes them without a Python object per case.
+    """
+    packed = (
+        func.uuid_send(pts.c.id)
+        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
+        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
+    )
+    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
+    statement = (
+        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
+        .where(func.ST_X(pts.c.pt).is_not(None))
+        .group_by(*keys)
+    )
+    groups: list[tuple[Any, str, str]] = []
+    parts = [np.zeros(0, dtype=PACKED_CASE)]
+    result = await session.stream(statement.execution_options(yield_per=STREAM_GROUPS))
+    async for organization, country, issue_types, blob in result:
+        groups.append((organization, country or "", issue_types or ""))
+        parts.append(np.frombuffer(blob, dtype=PACKED_CASE))
+    cases = np.concatenate(parts)
+    group = np.repeat(np.arange(len(groups)), [len(part) for part in parts[1:]])
+    order = np.lexsort((cases["id"][:, 1], cases["id"][:, 0]))  # PostgreSQL orders uuids bytewise
+    lon, lat = (cases[axis][order].astype(np.float64) for axis in ("lon", "lat"))
+    return _CasePoints(lon, lat, group[order], groups)
 
 
 def _polygons_statement() -> Any:
