@@ -19,6 +19,7 @@ import numpy as np
 from geo.sphere_grid import Bools, Floats, Grid, Ints, Points, Reach, chunks, components, expand
 
 PROBE = 8  # points of a cell tried first when linking it to a neighbour
+LINK_BATCH = 1 << 16  # pairs of cells linked between two updates of the components
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _core_points(grid: Grid, pairs: tuple[Ints, Ints], reach: Reach, min_points:
     pts = grid.points
     lo, hi = pts.boxes(grid.start)
     a, b = pairs
-    whole, maybe = reach.gaps(lo[a], hi[a], lo[b], hi[b])
+    whole, maybe, _ = reach.gaps(lo, hi, a, b)
     per_cell = grid.count.copy()  # a cell is a clique: its own points are all neighbours
     np.add.at(per_cell, a[whole], grid.count[b[whole]])
     np.add.at(per_cell, b[whole], grid.count[a[whole]])
@@ -123,26 +124,31 @@ def _core_components(cores: _Cores, pairs: tuple[Ints, Ints], reach: Reach) -> I
     a, b = pairs
     both = (cores.count[a] > 0) & (cores.count[b] > 0)
     a, b = a[both], b[both]
-    whole, maybe = reach.gaps(cores.lo[a], cores.hi[a], cores.lo[b], cores.hi[b])
-    a, b = (
-        np.concatenate((a[whole], a[maybe & ~whole])),
-        np.concatenate((b[whole], b[maybe & ~whole])),
-    )
-    found = np.arange(len(a)) < whole.sum()
-    # Each pair's points come from the larger cell and are measured against the smaller one;
-    # first a few of them (input order scatters them over the cell), which settle most pairs
-    # of dense cells, then all of them for the pairs still apart.
-    big = np.where(cores.count[a] >= cores.count[b], a, b)
-    small = np.where(big == a, b, a)
-    for limit in (PROBE, None):
-        component = components(cores.count.size, a[found], b[found])
-        todo = np.flatnonzero(~found & (component[a] != component[b]))
-        length = cores.count[big[todo]]
-        task, p = expand(
-            cores.start[big[todo]], length if limit is None else np.minimum(length, limit)
-        )
-        _link(cores, reach, todo[task], p, small[todo[task]], found)
-    return components(cores.count.size, a[found], b[found])
+    whole, maybe, gap = reach.gaps(cores.lo, cores.hi, a, b)
+    component = components(cores.count.size, a[whole], b[whole])
+    maybe &= ~whole
+    # Nearest pairs first, a batch at a time: pairs already joined through others are skipped.
+    order = np.flatnonzero(maybe)[np.argsort(gap[maybe], kind="stable")]
+    a, b = a[order], b[order]
+    for start in range(0, len(a), LINK_BATCH):
+        pa, pb = a[start : start + LINK_BATCH], b[start : start + LINK_BATCH]
+        found = np.zeros(len(pa), dtype=bool)
+        # Each pair's points come from the larger cell and are measured against the smaller
+        # one: first a few (input order scatters them over the cell), which settle most pairs
+        # of dense cells, then all of them for the pairs still apart.
+        big = np.where(cores.count[pa] >= cores.count[pb], pa, pb)
+        small = np.where(big == pa, pb, pa)
+        for limit in (PROBE, None):
+            todo = np.flatnonzero(~found & (component[pa] != component[pb]))
+            length = cores.count[big[todo]]
+            length = length if limit is None else np.minimum(length, limit)
+            task, p = expand(cores.start[big[todo]], length)
+            _link(cores, reach, todo[task], p, small[todo[task]], found)
+            # Join the components the new links join (a graph of components, not of cells).
+            new = todo[found[todo]]
+            merged = components(cores.count.size, component[pa[new]], component[pb[new]])
+            component = merged[component]
+    return component
 
 
 def _link(cores: _Cores, reach: Reach, pair: Ints, p: Ints, other: Ints, found: Bools) -> None:

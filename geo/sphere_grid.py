@@ -108,11 +108,17 @@ class Reach:
             far2 += far * far
         return far2 <= self.sure, near2 <= self.reach
 
-    def gaps(self, lo_a: Floats, hi_a: Floats, lo_b: Floats, hi_b: Floats) -> tuple[Bools, Bools]:
-        """For pairs of boxes: (every pair of points surely within, some pair possibly within)."""
-        near = np.maximum(0.0, np.maximum(lo_b - hi_a, lo_a - hi_b))
-        far = np.maximum(hi_b - lo_a, hi_a - lo_b)
-        return (far * far).sum(axis=1) <= self.sure, (near * near).sum(axis=1) <= self.reach
+    def gaps(self, lo: Floats, hi: Floats, a: Ints, b: Ints) -> tuple[Bools, Bools, Floats]:
+        """For boxes a and b: (all pairs of points surely within, some may be, squared gap)."""
+        near2 = np.zeros(len(a))
+        far2 = np.zeros(len(a))
+        for axis in range(3):
+            lo_a, hi_a, lo_b, hi_b = lo[a, axis], hi[a, axis], lo[b, axis], hi[b, axis]
+            near = np.maximum(np.maximum(lo_b - hi_a, lo_a - hi_b), 0.0)
+            far = np.maximum(hi_b - lo_a, hi_a - lo_b)
+            near2 += near * near
+            far2 += far * far
+        return far2 <= self.sure, near2 <= self.reach, near2
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class Grid:
     key: Ints  # sorted; equal keys may (rarely) hold different ijk, so lookups check ijk
     base: int
     side: float
+    exact: bool  # keys alone tell cells apart
 
     @classmethod
     def build(cls, lon: Floats, lat: Floats, reach: Reach) -> Grid:
@@ -160,6 +167,7 @@ class Grid:
             key=key[start],
             base=base,
             side=side,
+            exact=exact,
         )
 
     def lookup(self, ijk: Ints) -> Ints:
@@ -177,17 +185,37 @@ class Grid:
     def neighbour_pairs(self, reach: Reach) -> tuple[Ints, Ints]:
         """Each unordered pair of distinct cells that may hold two points within eps, once."""
         span = math.ceil(math.sqrt(reach.reach) / self.side)
-        pairs_a, pairs_b = [], []
-        for offset in itertools.product(range(-span, span + 1), repeat=3):
-            gap = sum(max(abs(o) - 1, 0) ** 2 for o in offset) * self.side**2
-            if offset <= (0, 0, 0) or gap > reach.reach:  # each pair once, and only reachable
+        pairs_a, pairs_b = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for di, dj in itertools.product(range(span + 1), range(-span, span + 1)):
+            if (di, dj) < (0, 0):
                 continue
-            other = self.lookup(self.ijk + np.array(offset, dtype=np.int64))
-            has = np.flatnonzero(other >= 0)
-            pairs_a.append(has)
-            pairs_b.append(other[has])
-        empty = np.zeros(0, dtype=np.int64)
-        return np.concatenate([empty, *pairs_a]), np.concatenate([empty, *pairs_b])
+            # The reachable dk form a run |dk| <= most (and dk > 0 beside the cell itself).
+            rows = sum(max(abs(d) - 1, 0) ** 2 for d in (di, dj))
+            most = max(
+                (
+                    k
+                    for k in range(span + 1)
+                    if rows + max(k - 1, 0) ** 2 <= reach.reach / self.side**2
+                ),
+                default=-1,
+            )
+            least = 1 if (di, dj) == (0, 0) else -most
+            if most < least:
+                continue
+            if self.exact:  # neighbours along k have consecutive keys: one window per row
+                shift = (di * self.base + dj) * self.base
+                lo = np.searchsorted(self.key, self.key + shift + least, "left")
+                hi = np.searchsorted(self.key, self.key + shift + most, "right")
+                a, b = expand(lo, hi - lo)
+                pairs_a.append(a)
+                pairs_b.append(b)
+                continue
+            for dk in range(least, most + 1):
+                other = self.lookup(self.ijk + np.array((di, dj, dk), dtype=np.int64))
+                has = np.flatnonzero(other >= 0)
+                pairs_a.append(has)
+                pairs_b.append(other[has])
+        return np.concatenate(pairs_a), np.concatenate(pairs_b)
 
 
 def _key(ijk: Ints, base: int) -> Ints:
