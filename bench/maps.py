@@ -39,11 +39,11 @@ from corps.jobs import with_viewer
 from corps.members.models import User
 from corps.settings import Settings
 from corps.viewer import Viewer, acting_as
-from geo import tiles
-from geo.features import GEOJSON, ItemsQuery, items_statement
-from geo.hotspot_cache import HotspotParams, cache_key, compute_job
-from geo.hotspots import HotspotScope
-from geo.models import HotspotResult
+from maps import tiles
+from maps.features import GEOJSON, ItemsQuery, items_statement
+from maps.hotspot_cache import HotspotParams, cache_key, compute_job
+from maps.hotspots import HotspotScope
+from maps.models import HotspotResult
 from tests.live import free_port, live_server
 
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"

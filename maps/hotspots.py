@@ -2,9 +2,7 @@
 
 Hotspot DBSCAN reads the counted cases in one streaming select and clusters them with
 geo.clustering's exact haversine DBSCAN (a million cases in seconds, where ST_ClusterDBSCAN
-took minutes); the hulls' areas and GeoJSON come from PostGIS. `metric_dbscan` (SQL, two
-passes: Web Mercator with a widened distance, then an azimuthal equidistant projection per
-candidate) serves the advocacy suggestions' proximity groups. Hexagons are laid on EPSG:6933
+took minutes); the hulls' areas and GeoJSON come from PostGIS. Hexagons are laid on EPSG:6933
 (equal-area) so every cell covers the same ground.
 """
 
@@ -29,7 +27,6 @@ from corps.db import set_viewer
 from geo.clustering import dbscan
 
 EQUAL_AREA_SRID = 6933
-MAX_LATITUDE = 85.0
 STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
 
 
@@ -75,57 +72,6 @@ def points(scope: HotspotScope, filters: CaseFilters) -> Any:
         .select_from(view)
         .where(*filters.clauses(view))
         .cte("pts")
-    )
-
-
-def metric_dbscan(
-    pts: Any, *, eps_m: float, min_points: int, max_lat: float, partition: Any = None
-) -> Any:
-    """CTE of pts (with `id` and `pt` columns) plus `candidate` and `sub`: cluster keys in metres.
-
-    Rows with a NULL `sub` are noise. `partition` (a column of pts) clusters each group apart.
-    """
-    eps_mercator = eps_m / math.cos(math.radians(min(max_lat, MAX_LATITUDE)))
-    groups = [partition] if partition is not None else []
-    first = select(
-        pts,
-        func.ST_ClusterDBSCAN(
-            func.ST_Transform(pts.c.pt, 3857), bindparam("eps_c", eps_mercator), min_points
-        )
-        .over(partition_by=groups or None, order_by=pts.c.id)
-        .label("first_pass"),
-    ).cte("first")
-    key = [first.c[partition.name]] if partition is not None else []
-    first_keyed = (
-        select(first, func.concat_ws(":", *key, first.c.first_pass).label("candidate"))
-        .where(first.c.first_pass.is_not(None))
-        .cte("first_keyed")
-    )
-    centres = (
-        select(
-            first_keyed.c.candidate, func.ST_Centroid(func.ST_Collect(first_keyed.c.pt)).label("c")
-        )
-        .group_by(first_keyed.c.candidate)
-        .cte("centres")
-    )
-    aeqd = func.concat(
-        "+proj=aeqd +lat_0=",
-        func.ST_Y(centres.c.c),
-        " +lon_0=",
-        func.ST_X(centres.c.c),
-        " +datum=WGS84 +units=m +no_defs",
-    )
-    return (
-        select(
-            first_keyed,
-            func.ST_ClusterDBSCAN(
-                func.ST_Transform(first_keyed.c.pt, aeqd), bindparam("eps_m", eps_m), min_points
-            )
-            .over(partition_by=first_keyed.c.candidate, order_by=first_keyed.c.id)
-            .label("sub"),
-        )
-        .join(centres, centres.c.candidate == first_keyed.c.candidate)
-        .cte("second")
     )
 
 
