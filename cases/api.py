@@ -20,7 +20,7 @@ from cases.schemas import (
 )
 from corps.auth.actor import CurrentActor, OrgManager
 from corps.db import SessionDep
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Repair = Annotated[bool, Query(description="Store ST_MakeValid's repair of an invalid geometry.")]
@@ -53,11 +53,10 @@ async def list_cases(
     session: SessionDep,
     actor: CurrentActor,
     filters: Annotated[CaseFilters, Depends(case_filters)],
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> object:
     """List the cases the actor may read, filtered."""
-    items, cursor = await service.list_page(session, actor, filters, page)
-    return {"items": items, "next_cursor": cursor}
+    return await service.list_page(session, actor, filters, page)
 
 
 @router.get("/cases/{case_id}", response_model=CaseRead)
@@ -99,11 +98,10 @@ async def list_events(
     case_id: uuid.UUID,
     session: SessionDep,
     actor: CurrentActor,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> object:
     """The case's timeline, oldest first."""
-    items, cursor = await timeline.events_page(session, actor, case_id, page)
-    return {"items": items, "next_cursor": cursor}
+    return await timeline.events_page(session, actor, case_id, page)
 
 
 @router.post("/cases/{case_id}/events", status_code=201, response_model=EventRead)

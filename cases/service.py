@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, text
 from sqlalchemy import update as update_stmt
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,7 @@ from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
 from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import Page, PageParams, keyset_page
 from geo.geometry import to_ewkt
 from geo.geometry_work import check_geometry_bounded
 
@@ -255,22 +255,16 @@ async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
 
 async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
-) -> tuple[list[CaseRead], str | None]:
+) -> Page[CaseRead]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
     view = filters.view()
-    stmt = case_rows(view).where(*filters.clauses(view))
     syncing = filters.updated_after is not None
-    key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
-    if page.after:
-        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
-        stmt = stmt.where(tuple_(*key) > after if syncing else tuple_(*key) < after)
-    order = [k.asc() if syncing else k.desc() for k in key]
-    rows = (await session.execute(stmt.order_by(*order).limit(page.limit + 1))).all()
-    items = [CaseRead.model_validate(dict(row._mapping)) for row in rows[: page.limit]]
-    cursor = None
-    if len(rows) > page.limit:
-        last = items[-1]
-        cursor = encode_cursor(
-            [(last.updated_at if syncing else last.created_at).isoformat(), str(last.id)]
-        )
-    return items, cursor
+    return await keyset_page(
+        session,
+        case_rows(view).where(*filters.clauses(view)),
+        page,
+        key=(view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+        descending=not syncing,
+        item=lambda row: CaseRead.model_validate(dict(row._mapping)),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import CaseEvent
@@ -15,7 +15,7 @@ from cases.visibility import editable_case, readable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import Conflict
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import Page, PageParams, keyset_page
 
 OPEN_STATES = ("intake", "investigation", "action")
 # intake -> investigation -> action -> resolved | closed; a case may be closed from any open
@@ -60,22 +60,15 @@ def status_event(
 
 async def list_events(
     session: AsyncSession, case_id: uuid.UUID, page: PageParams
-) -> tuple[list[CaseEvent], str | None]:
+) -> Page[CaseEvent]:
     """One page of a case's timeline, oldest first."""
-    order = (CaseEvent.occurred_on, CaseEvent.created_at, CaseEvent.id)
-    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(*order)
-    if page.after:
-        after = read_cursor(page.after, date.fromisoformat, datetime.fromisoformat, uuid.UUID)
-        stmt = stmt.where(tuple_(*order) > after)
-    rows = list((await session.scalars(stmt.limit(page.limit + 1))).all())
-    cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        last = rows[-1]
-        cursor = encode_cursor(
-            [last.occurred_on.isoformat(), last.created_at.isoformat(), str(last.id)]
-        )
-    return rows, cursor
+    return await keyset_page(
+        session,
+        select(CaseEvent).where(CaseEvent.case_id == case_id),
+        page,
+        key=(CaseEvent.occurred_on, CaseEvent.created_at, CaseEvent.id),
+        parsers=(date.fromisoformat, datetime.fromisoformat, uuid.UUID),
+    )
 
 
 async def add_event(
@@ -101,7 +94,7 @@ async def add_event(
 
 async def events_page(
     session: AsyncSession, actor: Actor, case_id: uuid.UUID, page: PageParams
-) -> tuple[list[CaseEvent], str | None]:
+) -> Page[CaseEvent]:
     """One page of the timeline of a case the actor may read, as the viewer may see it.
 
     Where the viewer sees the case generalized, an event keeps its kind, dates, remedy and
@@ -109,11 +102,11 @@ async def events_page(
     (free text names places and people, as titles do).
     """
     case = await readable_case(session, actor, case_id)
-    events, cursor = await list_events(session, case.id, page)
+    events = await list_events(session, case.id, page)
     view = case_view()
     if await session.scalar(select(view.c.generalized).where(view.c.id == case.id)):
-        for event in events:
+        for event in events.items:
             session.expunge(event)  # what is shown changes, never the record
             event.description = event.public_note or ""
             event.details = {}
-    return events, cursor
+    return events

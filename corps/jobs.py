@@ -26,6 +26,9 @@ CRON_JOBS: list[Any] = []
 VIEWER_KWARG = "ej_viewer"  # the requester's viewer, added to a job's arguments when queued
 HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
 QUEUE_NAME = "ejcorps:queue"
+# Work over the cases (hotspots, suggestions) runs inside the request up to this many cases;
+# above it the worker runs it and the request serves the last result.
+INLINE_MAX_CASES = 20_000
 
 
 def job(name: str) -> Callable[[JobFunc], JobFunc]:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.errors import Unprocessable
@@ -62,6 +62,10 @@ def page_params(
     return PageParams(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
 
+# A list route's `limit` (1..500, default 50) and `cursor` (422 when not one we made).
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
 def read_cursor(after: list[Any], *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:
     """Parse a decoded cursor's values with one parser each, or raise 422."""
     if len(after) != len(parsers):
@@ -88,24 +92,46 @@ def in_utc(moment: datetime) -> datetime:
 
 async def keyset_page(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     page: PageParams,
     *,
     key: tuple[Any, ...],
     parsers: tuple[Callable[[Any], Any], ...],
     descending: bool = False,
-) -> tuple[list[Any], str | None]:
-    """Run one page of `stmt` ordered by `key`, resuming after the page's cursor."""
+    item: Callable[[Any], T] | None = None,
+) -> Page[T]:
+    """One page of `stmt` ordered by `key` (a unique tuple), resuming after the page's cursor.
+
+    `stmt` selects one entity (its objects are the rows) or several columns (its rows are
+    Row tuples); `item` turns each row into what the page lists. limit + 1 rows tell whether
+    there is a next page, so no list ever counts its rows.
+    """
     if page.after:
         after = read_cursor(page.after, *parsers)
         stmt = stmt.where(tuple_(*key) < after if descending else tuple_(*key) > after)
-    order = [k.desc() if descending else k.asc() for k in key]
-    rows = list((await session.scalars(stmt.order_by(*order).limit(page.limit + 1))).all())
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    last = rows[-1]
-    values = [getattr(last, column.key) for column in key]
-    return rows, encode_cursor(
-        [v.isoformat() if hasattr(v, "isoformat") else str(v) for v in values]
-    )
+    stmt = stmt.order_by(*(k.desc() if descending else k.asc() for k in key)).limit(page.limit + 1)
+    rows: list[Any]
+    if len(stmt.column_descriptions) == 1:
+        rows = list((await session.scalars(stmt)).all())
+    else:
+        rows = list((await session.execute(stmt)).all())
+    cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        cursor = encode_cursor([_cursor_value(rows[-1], column) for column in key])
+    items = [item(row) for row in rows] if item else rows
+    return Page(items=items, next_cursor=cursor)
+
+
+def _cursor_value(row: Any, column: Any) -> Any:
+    """The row's value of a key column, as the cursor stores it."""
+    name = column.key
+    if isinstance(row, Row):
+        mapping = row._mapping
+        if name in mapping:
+            value = mapping[name]
+        else:  # a column of an entity in the row, such as (Evidence, generalized)
+            value = next(getattr(part, name) for part in row if hasattr(part, name))
+    else:
+        value = getattr(row, name)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

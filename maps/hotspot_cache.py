@@ -17,11 +17,9 @@ from cases.changes import cases_fingerprint
 from cases.filters import CaseFilters
 from corps.audit import canonical_json
 from corps.auth.actor import Role
-from corps.jobs import CRON_JOBS, enqueue_after_commit, job, requeue
+from corps.jobs import CRON_JOBS, INLINE_MAX_CASES, enqueue_after_commit, job, requeue
 from maps.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
 from maps.models import HotspotResult
-
-INLINE_MAX_CASES = 20_000  # above this the analysis runs in the worker, never in a request
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
-
-from python_multipart.multipart import MultipartParser, parse_options_header
 
 from corps.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from corps.uploads import UploadLimits, open_upload
 
 SNIFF_BYTES = 8192
 WRITE_BATCH = 1 << 20  # gather this much before each hop to a worker thread
 MAX_FIELD_BYTES = 4096
 MAX_FIELDS = 16
-MULTIPART_OVERHEAD = 256 * 1024
 MAX_ZIP_EXPANSION = 10  # a zip may hold at most 10x the upload cap, uncompressed
 MAX_ZIP_RATIO = 100  # more than 100:1 is a zip bomb, not a shapefile
 ZIP_RATIO_FLOOR = 1 << 20  # archives smaller than this unpacked cannot hurt, whatever the ratio
@@ -61,87 +57,6 @@ class ReceivedFile:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-class _FormToFile:
-    """Multipart parser callbacks that send the `file` part to disk and keep the small fields."""
-
-    def __init__(self, boundary: bytes, target: BinaryIO, max_bytes: int) -> None:
-        self.target, self.max_bytes = target, max_bytes
-        self.fields: dict[str, str] = {}
-        self.filename: str | None = None
-        self.size, self.digest, self.pending = 0, hashlib.sha256(), bytearray()
-        self._headers: dict[str, str] = {}
-        self._hfield, self._hvalue, self._data = bytearray(), bytearray(), bytearray()
-        self._name: str | None = None
-        self._in_file = self._seen_file = False
-        self.parser = MultipartParser(
-            boundary,
-            callbacks={
-                "on_part_begin": self._begin,
-                "on_header_field": lambda d, s, e: self._hfield.extend(d[s:e]),
-                "on_header_value": lambda d, s, e: self._hvalue.extend(d[s:e]),
-                "on_header_end": self._header_end,
-                "on_headers_finished": self._headers_done,
-                "on_part_data": self._part_data,
-                "on_part_end": self._end,
-            },
-        )
-
-    def _begin(self) -> None:
-        self._headers, self._data, self._name, self._in_file = {}, bytearray(), None, False
-
-    def _header_end(self) -> None:
-        name = self._hfield.decode("latin-1").lower()
-        self._headers[name] = self._hvalue.decode("utf-8", "replace")
-        self._hfield, self._hvalue = bytearray(), bytearray()
-
-    def _headers_done(self) -> None:
-        _, options = parse_options_header(self._headers.get("content-disposition", ""))
-        raw_name, raw_filename = options.get(b"name"), options.get(b"filename")
-        self._name = raw_name.decode("utf-8", "replace") if raw_name else None
-        if raw_filename is not None or self._name == "file":
-            if self._seen_file:
-                raise Unprocessable("Send one file per upload.")
-            self._in_file = self._seen_file = True
-            self.filename = raw_filename.decode("utf-8", "replace") if raw_filename else None
-
-    def _part_data(self, data: bytes, start: int, end: int) -> None:
-        chunk = data[start:end]
-        if not self._in_file:
-            self._data += chunk
-            if len(self._data) > MAX_FIELD_BYTES:
-                raise Unprocessable(f"The form field {self._name!r} is too long.")
-            return
-        self.size += len(chunk)
-        if self.size > self.max_bytes:
-            limit_mb = self.max_bytes // (1024 * 1024)
-            raise PayloadTooLarge(f"Layer files are limited to {limit_mb} MB; nothing was kept.")
-        self.digest.update(chunk)
-        self.pending += chunk
-
-    def _end(self) -> None:
-        if not self._in_file and self._name:
-            if len(self.fields) >= MAX_FIELDS:
-                raise Unprocessable("The form has too many fields.")
-            self.fields[self._name] = self._data.decode("utf-8", "replace")
-
-    def flush(self) -> None:
-        """Write what the parser gathered (runs in a worker thread)."""
-        data, self.pending = bytes(self.pending), bytearray()
-        self.target.write(data)
-
-    @property
-    def received_file(self) -> bool:
-        """Whether the body held a file part."""
-        return self._seen_file
-
-
-def _boundary(content_type: str | None) -> bytes:
-    kind, options = parse_options_header(content_type or "")
-    if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise UnsupportedMediaType("Send the layer as multipart/form-data with a `file` part.")
-    return bytes(options[b"boundary"])
-
-
 async def receive_layer_file(
     body: AsyncIterator[bytes],
     *,
@@ -151,29 +66,31 @@ async def receive_layer_file(
     directory: Path,
 ) -> ReceivedFile:
     """Stream the form's `file` part to `directory`; 413 past max_bytes, never all in memory."""
-    boundary = _boundary(content_type)
-    if content_length is not None and content_length > max_bytes + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(f"Layer files are limited to {max_bytes // (1024 * 1024)} MB.")
+    limits = UploadLimits(
+        max_bytes=max_bytes,
+        max_field_bytes=MAX_FIELD_BYTES,
+        max_fields=MAX_FIELDS,
+        noun="Layer files",
+        send_as="the layer",
+    )
+    upload = await open_upload(
+        body, content_type=content_type, content_length=content_length, limits=limits
+    )
     path = directory / "upload.bin"
     with path.open("wb") as target:
-        form = _FormToFile(boundary, target, max_bytes)
-        try:
-            async for chunk in body:
-                form.parser.write(chunk)
-                if len(form.pending) >= WRITE_BATCH:
-                    await asyncio.to_thread(form.flush)
-            form.parser.finalize()
-        except ValueError as exc:  # python-multipart reports malformed bodies this way
-            raise Unprocessable(f"The multipart body is malformed: {exc}") from exc
-        await asyncio.to_thread(form.flush)
-    if not form.received_file:
-        raise Unprocessable(
-            "The form has no `file` part.",
-            extra={"errors": [{"loc": ["body", "file"], "msg": "required"}]},
-        )
-    if form.size == 0:
+        batch: list[bytes] = []
+        batched = 0
+        async for chunk in upload.file():
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                await asyncio.to_thread(target.writelines, batch)
+                batch, batched = [], 0
+        await asyncio.to_thread(target.writelines, batch)
+    fields = await upload.finish()
+    if upload.size == 0:
         raise Unprocessable("The file is empty.")
-    return ReceivedFile(path, form.filename, form.size, form.digest.hexdigest(), form.fields)
+    return ReceivedFile(path, upload.filename, upload.size, upload.sha256, fields)
 
 
 def sniff_layer_format(path: Path) -> LayerFormat:

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select, text, true, tuple_
+from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import Page, PageParams, keyset_page
 from maps.layer_safety import refuse_unsafe_content
 from maps.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from maps.layers_io import (
@@ -154,22 +154,17 @@ async def read_layer(session: AsyncSession, layer_id: uuid.UUID) -> LayerRead:
     return _layer_read(row)
 
 
-async def list_layers(
-    session: AsyncSession, page: PageParams
-) -> tuple[list[LayerRead], str | None]:
+async def list_layers(session: AsyncSession, page: PageParams) -> Page[LayerRead]:
     """A page of reference layers, newest first."""
-    stmt = _layer_rows()
-    key = (ReferenceLayer.created_at, ReferenceLayer.id)
-    if page.after:
-        stmt = stmt.where(tuple_(*key) < read_cursor(page.after, datetime.fromisoformat, uuid.UUID))
-    rows = (
-        await session.execute(stmt.order_by(*(k.desc() for k in key)).limit(page.limit + 1))
-    ).all()
-    items = [_layer_read(row) for row in rows[: page.limit]]
-    cursor = None
-    if len(rows) > page.limit:
-        cursor = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)])
-    return items, cursor
+    return await keyset_page(
+        session,
+        _layer_rows(),
+        page,
+        key=(ReferenceLayer.created_at, ReferenceLayer.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+        descending=True,
+        item=_layer_read,
+    )
 
 
 async def layer_features_geojson(

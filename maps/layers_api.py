@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from corps.auth.actor import Actor, CurrentActor, Role, require_roles
 from corps.db import SessionDep
-from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
+from corps.pagination import MAX_OFFSET, Page, PageDep
 from maps.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
@@ -68,11 +68,10 @@ async def upload_layer(
 async def get_layers(
     session: SessionDep,
     actor: CurrentActor,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> object:
     """List reference layers, newest first."""
-    items, cursor = await list_layers(session, page)
-    return {"items": items, "next_cursor": cursor}
+    return await list_layers(session, page)
 
 
 @router.get("/layers/{layer_id}", response_model=LayerRead)

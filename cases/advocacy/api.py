@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from cases.advocacy import actors, campaigns, jobs, suggestions
 from cases.advocacy.schemas import (
@@ -21,7 +21,7 @@ from cases.advocacy.schemas import (
 )
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["advocacy"])
 
@@ -47,12 +47,9 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, actor: Curr
 
 
 @router.get("/campaigns", response_model=Page[CampaignSummary])
-async def list_campaigns(
-    session: SessionDep, actor: CurrentActor, page: Annotated[PageParams, Depends(page_params)]
-) -> object:
+async def list_campaigns(session: SessionDep, actor: CurrentActor, page: PageDep) -> object:
     """The campaigns the actor may see, newest first."""
-    items, cursor = await campaigns.list_page(session, actor, page)
-    return {"items": items, "next_cursor": cursor}
+    return await campaigns.list_page(session, actor, page)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignRead)

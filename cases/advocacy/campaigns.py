@@ -18,7 +18,7 @@ from cases.visibility import case_visibility, readable_case
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
 from corps.errors import Forbidden, NotFound
-from corps.pagination import PageParams, keyset_page
+from corps.pagination import Page, PageParams, keyset_page
 
 CAMPAIGN_MANAGERS = frozenset({Role.coordinator, Role.admin})
 FLAGGERS = frozenset({Role.paralegal, Role.org_admin, Role.coordinator, Role.admin})
@@ -168,11 +168,9 @@ async def read(session: AsyncSession, actor: Actor, campaign_id: uuid.UUID) -> C
     )
 
 
-async def list_page(
-    session: AsyncSession, actor: Actor, page: PageParams
-) -> tuple[list[CampaignSummary], str | None]:
+async def list_page(session: AsyncSession, actor: Actor, page: PageParams) -> Page[CampaignSummary]:
     """One page of the campaigns the actor may see, newest first."""
-    campaigns, cursor = await keyset_page(
+    campaigns: Page[Campaign] = await keyset_page(
         session,
         select(Campaign).where(_campaign_visibility(actor)),
         page,
@@ -180,8 +178,8 @@ async def list_page(
         parsers=(datetime.fromisoformat, uuid.UUID),
         descending=True,
     )
-    sizes = await campaign_sizes(session, [c.id for c in campaigns])
-    return [
+    sizes = await campaign_sizes(session, [c.id for c in campaigns.items])
+    items = [
         CampaignSummary(
             id=c.id,
             title=c.title,
@@ -189,8 +187,9 @@ async def list_page(
             created_at=c.created_at,
             case_count=sizes.get(c.id, (0, 0))[0],
         )
-        for c in campaigns
-    ], cursor
+        for c in campaigns.items
+    ]
+    return Page(items=items, next_cursor=campaigns.next_cursor)
 
 
 async def add_case(

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.advocacy import actors, suggestions
 from cases.changes import cases_fingerprint
 from cases.models import Case
-from corps.jobs import CRON_JOBS, enqueue_after_commit, job
+from corps.jobs import CRON_JOBS, INLINE_MAX_CASES, enqueue_after_commit, job
 from corps.viewer import as_system
 
 FINGERPRINT_KEY = "ejcorps:suggestions:fingerprint"
-INLINE_MAX_CASES = 20_000
 
 
 async def refresh(session: AsyncSession, redis: Redis) -> int:

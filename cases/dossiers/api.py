@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from cases.dossiers import service
@@ -17,7 +17,7 @@ from cases.dossiers.signing import published_keys
 from cases.evidence.api import StorageDep
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 
@@ -34,11 +34,10 @@ async def request_dossier(
 
 @router.get("/dossiers", response_model=Page[DossierRead])
 async def list_dossiers(
-    session: SessionDep, actor: CurrentActor, page: Annotated[PageParams, Depends(page_params)]
+    session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> Page[DossierRead]:
     """The dossiers you may read, newest first: your organization's, and others' at your level."""
-    rows, cursor = await service.list_readable(session, actor, page)
-    return Page(items=[service.to_read(row) for row in rows], next_cursor=cursor)
+    return await service.list_readable(session, actor, page)
 
 
 @router.get("/dossiers/signing-keys")

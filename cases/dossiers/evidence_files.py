@@ -13,22 +13,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-import cases.evidence.exif  # noqa: F401 (sets Pillow's decompression-bomb limit)
 from cases.dossiers.bundle import Bundle, compressible
 from cases.dossiers.content import EvidenceItem
 from cases.dossiers.manifest import evidence_path
+from corps.images import MAX_IMAGE_BYTES, with_image
 from corps.storage import BlobNotFound, Storage
 
-MAX_PHOTO_BYTES = 64 * 1024 * 1024  # as the metadata job: past this a photo is not decoded
+MAX_PHOTO_BYTES = MAX_IMAGE_BYTES  # as the metadata job: past this a photo is not decoded
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 DERIVED_NOTE = (
     "derived from the original with SHA-256 {sha}: re-encoded with its metadata (EXIF, GPS, "
@@ -111,28 +110,20 @@ async def add_original(
 
 def _strip(source: Path, target: Path, media_type: str) -> bool:
     """Re-encode a photo with no metadata at all; False when it cannot be read safely."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
-                upright = ImageOps.exif_transpose(image)  # the orientation tag goes too
-                clean = upright.convert("RGBA" if upright.mode == "P" else upright.mode)
-                clean.info = {}  # Pillow falls back on info for exif, icc_profile, xmp
-                fmt = PILLOW_FORMATS[media_type]
-                if fmt == "JPEG":
-                    clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
-                    clean.save(target, fmt, quality=92)
-                else:
-                    clean.save(target, fmt)
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        ValueError,
-    ):
-        return False
-    return True
+
+    def save_clean(image: Image.Image) -> bool:
+        upright = ImageOps.exif_transpose(image)  # the orientation tag goes too
+        clean = upright.convert("RGBA" if upright.mode == "P" else upright.mode)
+        clean.info = {}  # Pillow falls back on info for exif, icc_profile, xmp
+        fmt = PILLOW_FORMATS[media_type]
+        if fmt == "JPEG":
+            clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
+            clean.save(target, fmt, quality=92)
+        else:
+            clean.save(target, fmt)
+        return True
+
+    return with_image(source, save_clean) is not None
 
 
 async def add_stripped(

@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-import cases.evidence.exif  # noqa: F401 (sets Pillow's decompression-bomb limit)
 from cases.dossiers.content import DossierContent, EvidenceItem
 from cases.dossiers.evidence_files import MAX_PHOTO_BYTES, PILLOW_FORMATS, Outcome, Treatment
+from corps.images import with_image
 from corps.storage import BlobNotFound, Storage
 
 THUMB_PX = 360
@@ -28,18 +28,21 @@ ROLE_WORDS = {
 
 def _reencode(data: bytes) -> bytes | None:
     """A small JPEG made from the pixels alone: no EXIF, GPS, XMP or ICC goes through."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
-            upright = ImageOps.exif_transpose(image)
-            upright.thumbnail((THUMB_PX, THUMB_PX))
-            clean = Image.new("RGB", upright.size)
-            clean.paste(upright.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    clean = with_image(data, _pixels_only)
+    if clean is None:
         return None
     out = io.BytesIO()
     clean.save(out, "JPEG", quality=78, optimize=True)
     return out.getvalue()
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    image.draft("RGB", (THUMB_PX * 2, THUMB_PX * 2))
+    upright = ImageOps.exif_transpose(image)
+    upright.thumbnail((THUMB_PX, THUMB_PX))
+    clean = Image.new("RGB", upright.size)
+    clean.paste(upright.convert("RGB"))
+    return clean
 
 
 async def _read(storage: Storage, key: str, limit: int) -> bytes | None:

@@ -22,7 +22,7 @@ from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
 from corps.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from corps.jobs import enqueue_after_commit
-from corps.pagination import PageParams, keyset_page
+from corps.pagination import Page, PageParams, keyset_page
 from corps.storage import Storage
 from geo.privacy import Level
 
@@ -216,9 +216,7 @@ async def readable(session: AsyncSession, actor: Actor, dossier_id: uuid.UUID) -
     return dossier
 
 
-async def list_readable(
-    session: AsyncSession, actor: Actor, page: PageParams
-) -> tuple[list[Dossier], str | None]:
+async def list_readable(session: AsyncSession, actor: Actor, page: PageParams) -> Page[DossierRead]:
     """The dossiers the actor may read, newest first, one keyset page."""
     return await keyset_page(
         session,
@@ -227,6 +225,7 @@ async def list_readable(
         key=(Dossier.created_at, Dossier.id),
         parsers=(datetime.fromisoformat, uuid.UUID),
         descending=True,
+        item=to_read,
     )
 
 

@@ -14,7 +14,7 @@ from cases.evidence import service
 from cases.evidence.schemas import CustodyRead, EvidenceRead, VerifyResult
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 from corps.storage import Storage
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -92,11 +92,10 @@ async def list_evidence(
     case_id: uuid.UUID,
     session: SessionDep,
     actor: CurrentActor,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
 ) -> object:
     """A case's evidence, in order of receipt."""
-    items, cursor = await service.list_for_case(session, actor, case_id, page)
-    return {"items": items, "next_cursor": cursor}
+    return await service.list_for_case(session, actor, case_id, page)
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceRead)

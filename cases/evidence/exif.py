@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps
 
-Image.MAX_IMAGE_PIXELS = 64_000_000  # past this a "photo" is a decompression bomb
+from corps.images import with_image
+
 THUMBNAIL_PX = 320
 GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
@@ -51,19 +51,12 @@ def _taken_at(exif: Image.Exif) -> str | None:
 
 def read_photo(data: bytes) -> PhotoFacts | None:
     """GPS, time and device from a photo's EXIF; None when the bytes are not a readable image."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            exif = image.getexif()
-            size = image.size
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-    ):
-        return None
+    return with_image(data, _facts)
+
+
+def _facts(image: Image.Image) -> PhotoFacts:
+    # While the image is open: a TIFF's EXIF reads its IFDs from the image's own file.
+    exif, size = image.getexif(), image.size
     gps = exif.get_ifd(GPS_IFD)
     lat = _degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef))
     lon = _degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef))
@@ -78,18 +71,12 @@ def read_photo(data: bytes) -> PhotoFacts | None:
 
 def thumbnail(data: bytes) -> bytes | None:
     """A small JPEG without any metadata, or None when the image cannot be read safely."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
-            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            out = io.BytesIO()
-            image.convert("RGB").save(out, "JPEG", quality=80)
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-    ):
-        return None
+    return with_image(data, _small_jpeg)
+
+
+def _small_jpeg(image: Image.Image) -> bytes:
+    upright = ImageOps.exif_transpose(image)
+    upright.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+    out = io.BytesIO()
+    upright.convert("RGB").save(out, "JPEG", quality=80)
     return out.getvalue()

@@ -16,11 +16,11 @@ from cases.evidence.exif import PhotoFacts, read_photo, thumbnail
 from cases.evidence.models import Evidence
 from cases.evidence.service import verify_item
 from corps.audit import append_audit
+from corps.images import MAX_IMAGE_BYTES
 from corps.jobs import CRON_JOBS, job
 from corps.storage import Storage
 from corps.storage.blobs import hold_blob
 
-MAX_IMAGE_BYTES = 64 * 1024 * 1024
 FAR_FROM_CASE_M = 10_000
 VERIFY_BATCH = 200
 DISTANCE_SQL = text(

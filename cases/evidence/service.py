@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Text, cast, column, func, select, table, tuple_
+from sqlalchemy import Select, Text, cast, column, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.custody import (
@@ -27,7 +27,7 @@ from corps.auth.actor import Actor
 from corps.db import on_rollback
 from corps.errors import Forbidden, NotFound, Unprocessable
 from corps.jobs import enqueue_after_commit
-from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.pagination import Page, PageParams, keyset_page
 from corps.storage import BlobNotFound, Storage
 from corps.storage.blobs import forget_after_rollback, hold_blob
 
@@ -193,27 +193,19 @@ async def read(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> E
 
 async def list_for_case(
     session: AsyncSession, actor: Actor, case_id: uuid.UUID, page: PageParams
-) -> tuple[list[EvidenceRead], str | None]:
+) -> Page[EvidenceRead]:
     """One page of a case's evidence, in order of receipt."""
     view = case_view()
     if not await session.scalar(select(view.c.id).where(view.c.id == case_id)):
         raise NotFound("No such case.")
-    stmt = visible_evidence().where(Evidence.case_id == case_id)
-    if page.after:
-        stmt = stmt.where(
-            tuple_(Evidence.received_at, Evidence.id)
-            > read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
-        )
-    rows = (
-        await session.execute(
-            stmt.order_by(Evidence.received_at, Evidence.id).limit(page.limit + 1)
-        )
-    ).all()
-    items = [to_read(ev, generalized=bool(gen)) for ev, gen in rows[: page.limit]]
-    cursor = None
-    if len(rows) > page.limit:
-        cursor = encode_cursor([items[-1].received_at.isoformat(), str(items[-1].id)])
-    return items, cursor
+    return await keyset_page(
+        session,
+        visible_evidence().where(Evidence.case_id == case_id),
+        page,
+        key=(Evidence.received_at, Evidence.id),
+        parsers=(datetime.fromisoformat, uuid.UUID),
+        item=lambda row: to_read(row[0], generalized=bool(row[1])),
+    )
 
 
 async def open_content(

@@ -13,7 +13,7 @@ from corps.db import SessionDep
 from corps.members import service
 from corps.members.models import User
 from corps.members.schemas import Me, TokenResponse, UserCreate, UserRead, UserUpdate
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
@@ -48,12 +48,9 @@ async def create_user(body: UserCreate, session: SessionDep, actor: UserManager)
 
 
 @router.get("/users", response_model=Page[UserRead])
-async def list_users(
-    session: SessionDep, actor: UserManager, page: Annotated[PageParams, Depends(page_params)]
-) -> object:
+async def list_users(session: SessionDep, actor: UserManager, page: PageDep) -> object:
     """List the users the actor manages."""
-    items, next_cursor = await service.list_page(session, actor, page)
-    return {"items": items, "next_cursor": next_cursor}
+    return await service.list_page(session, actor, page)
 
 
 @router.get("/users/{user_id}", response_model=UserRead)

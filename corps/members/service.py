@@ -23,7 +23,7 @@ from corps.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessa
 from corps.members.models import User
 from corps.members.schemas import TokenResponse, UserCreate, UserUpdate
 from corps.organizations.models import Organization
-from corps.pagination import PageParams, keyset_page
+from corps.pagination import Page, PageParams, keyset_page
 from corps.settings import Settings
 from corps.viewer import Viewer, set_viewer
 
@@ -92,9 +92,7 @@ async def get_visible(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -
     return user
 
 
-async def list_page(
-    session: AsyncSession, actor: Actor, page: PageParams
-) -> tuple[list[User], str | None]:
+async def list_page(session: AsyncSession, actor: Actor, page: PageParams) -> Page[User]:
     """One page of the users the actor may manage."""
     return await keyset_page(
         session,

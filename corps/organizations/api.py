@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from corps.auth.actor import CurrentActor, OrgManager
 from corps.db import SessionDep
 from corps.organizations import service
 from corps.organizations.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
-from corps.pagination import Page, PageParams, page_params
+from corps.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
@@ -28,12 +28,11 @@ async def create_organization(
 async def list_organizations(
     session: SessionDep,
     actor: CurrentActor,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
 ) -> object:
     """List the corps' organizations."""
-    items, next_cursor = await service.list_page(session, page, country=country)
-    return {"items": items, "next_cursor": next_cursor}
+    return await service.list_page(session, page, country=country)
 
 
 @router.get("/{organization_id}", response_model=OrganizationRead)

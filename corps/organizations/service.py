@@ -14,7 +14,7 @@ from corps.auth.actor import Actor
 from corps.errors import Conflict, NotFound
 from corps.organizations.models import Organization
 from corps.organizations.schemas import OrganizationCreate, OrganizationUpdate
-from corps.pagination import PageParams, keyset_page
+from corps.pagination import Page, PageParams, keyset_page
 
 
 async def create(session: AsyncSession, actor: Actor, body: OrganizationCreate) -> Organization:
@@ -49,7 +49,7 @@ async def get(session: AsyncSession, organization_id: uuid.UUID) -> Organization
 
 async def list_page(
     session: AsyncSession, page: PageParams, *, country: str | None = None
-) -> tuple[list[Organization], str | None]:
+) -> Page[Organization]:
     """One page of organizations, oldest first."""
     stmt = select(Organization)
     if country:
