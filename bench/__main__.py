@@ -72,6 +72,11 @@ async def main() -> None:
         help="run only the audited-reads bench: 16 concurrent reads, audit on vs off",
     )
     parser.add_argument(
+        "--hotspots",
+        action="store_true",
+        help="run only the hotspot jobs of the map benchmarks (skips the others)",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=30, help="requests per tile / items page (maps)"
     )
     parser.add_argument(
@@ -81,7 +86,7 @@ async def main() -> None:
         help="seconds after which one hotspot analysis is stopped and reported as a lower bound",
     )
     args = parser.parse_args()
-    if args.maps:
+    if args.maps or args.hotspots:
         args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
     if args.floor or args.audit:
         args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
@@ -123,6 +128,7 @@ async def main() -> None:
                 cases=args.cases,
                 repeat=args.repeat,
                 hotspot_limit_s=args.hotspot_limit,
+                http=not args.hotspots,
             )
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
