@@ -14,8 +14,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
+from cases.vocabularies import CaseStatus, Sensitivity
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
+from corps.vocabulary import query_pattern
 from geo.privacy import Level
 
 BBox = tuple[float, float, float, float]
@@ -91,12 +93,10 @@ def within_layer_clause(layer_id: uuid.UUID, geometry: Any = Case.geometry) -> C
 def case_filters(
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in WGS 84")] = None,
     issue_type: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[
-        str | None, Query(pattern="^(intake|investigation|action|resolved|closed|dormant)$")
-    ] = None,
+    status: Annotated[str | None, Query(pattern=query_pattern(CaseStatus))] = None,
     organization_id: uuid.UUID | None = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    sensitivity: Annotated[str | None, Query(pattern="^(normal|sensitive|high_risk)$")] = None,
+    sensitivity: Annotated[str | None, Query(pattern=query_pattern(Sensitivity))] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     updated_after: datetime | None = None,
     within_layer: Annotated[

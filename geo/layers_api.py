@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from corps.auth.actor import Actor, CurrentActor, Role, require_roles
 from corps.db import SessionDep
 from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
+from corps.vocabulary import values
 from geo.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
@@ -20,7 +21,7 @@ from geo.layers import (
     list_layers,
     read_layer,
 )
-from geo.models import LAYER_KINDS
+from geo.models import LayerKind
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
 LayerManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
@@ -39,7 +40,7 @@ UPLOAD_FORM: dict[str, Any] = {
                             "description": "GeoJSON, GeoPackage, KML or a zipped Shapefile",
                         },
                         "name": {"type": "string", "maxLength": 200},
-                        "kind": {"type": "string", "enum": list(LAYER_KINDS)},
+                        "kind": {"type": "string", "enum": values(LayerKind)},
                     },
                 }
             }

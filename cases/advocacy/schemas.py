@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cases.vocabularies import MergeStatus, RespondentKind, SuggestionReason
+
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 
 
@@ -85,7 +87,7 @@ class ActorRead(BaseModel):
 
     id: uuid.UUID
     name: str
-    kind: str
+    kind: RespondentKind
     parent_id: uuid.UUID | None
     merged_into: uuid.UUID | None
     case_count: int = Field(description="Cases naming the actor that the viewer may read.")
@@ -110,7 +112,7 @@ class MergeCandidateRead(BaseModel):
 
     id: uuid.UUID
     similarity: float
-    status: Literal["pending", "confirmed", "rejected"]
+    status: MergeStatus
     actor_a: dict[str, Any]
     actor_b: dict[str, Any]
 
@@ -118,9 +120,15 @@ class MergeCandidateRead(BaseModel):
 class SuggestionRead(BaseModel):
     """A group of cases across organizations that may belong in one campaign."""
 
-    reason: Literal["shared_respondent", "proximity", "shared_layer_feature"]
+    reason: SuggestionReason
     case_ids: list[uuid.UUID]
     organization_ids: list[uuid.UUID]
     respondent: dict[str, Any] | None = None
     score: float
     explanation: str
+
+
+class SuggestionsRefresh(BaseModel):
+    """What a refresh did: nothing to do, recomputed now, or queued for the worker."""
+
+    state: Literal["fresh", "computed", "queued"]

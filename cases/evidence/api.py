@@ -13,9 +13,11 @@ from fastapi.responses import StreamingResponse
 from cases.evidence import service
 from cases.evidence.schemas import CustodyRead, EvidenceRead, VerifyResult
 from cases.evidence.storage import Storage
+from cases.vocabularies import EvidenceKind
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.pagination import Page, PageParams, page_params
+from corps.vocabulary import values
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
@@ -37,18 +39,7 @@ UPLOAD_FORM: dict[str, Any] = {
                     "required": ["file", "kind"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "kind": {
-                            "type": "string",
-                            "enum": [
-                                "photo",
-                                "document",
-                                "audio",
-                                "video",
-                                "testimony",
-                                "data",
-                                "other",
-                            ],
-                        },
+                        "kind": {"type": "string", "enum": values(EvidenceKind)},
                         "description": {"type": "string"},
                         "captured_at": {"type": "string", "format": "date-time"},
                         "sha256": {"type": "string", "description": "the capture device's SHA-256"},
