@@ -13,6 +13,7 @@ from sqlalchemy import update as update_stmt
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.advocacy.jobs import suggest_soon
 from cases.filters import CaseFilters
 from cases.models import Case, IssueType
 from cases.projection import case_rows
@@ -148,6 +149,7 @@ async def create(
         object_id=case.id,
         details={"reference": case.reference, "repaired": checked.repaired},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False), True
 
 
@@ -224,6 +226,7 @@ async def update(
         object_id=case.id,
         details={"fields": sorted(body.model_fields_set), "version": case.version},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False)
 
 
@@ -246,6 +249,7 @@ async def archive(
         object_id=case.id,
         details={"reference": case.reference},
     )
+    suggest_soon(session)
 
 
 async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -18,7 +18,9 @@ from cases.advocacy.schemas import (
     FlagRead,
     MergeCandidateRead,
     SuggestionRead,
+    SuggestionsRefresh,
 )
+from cases.vocabularies import MergeStatus
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.pagination import Page, PageParams, page_params
@@ -88,10 +90,24 @@ async def list_suggestions(
         int, Query(ge=1, le=1000, description="The strongest this many suggestions.")
     ] = 200,
 ) -> object:
-    """Groups of cases across organizations that may belong in one campaign, strongest first."""
-    state = await jobs.ensure_fresh(session, request.app.state.arq)
-    response.headers["X-Suggestions-State"] = state
+    """Groups of cases across organizations that may belong in one campaign, strongest first.
+
+    Reads only: `X-Suggestions-State: stale` says the cases changed since the last
+    recompute (queued on every case change; POST /advocacy/suggestions/refresh asks now).
+    """
+    response.headers["X-Suggestions-State"] = await jobs.freshness(session, request.app.state.arq)
     return await suggestions.for_viewer(session, actor, limit=limit)
+
+
+@router.post("/advocacy/suggestions/refresh")
+async def refresh_suggestions(
+    request: Request, response: Response, session: SessionDep, actor: CurrentActor
+) -> SuggestionsRefresh:
+    """Recompute the suggestions now (a small corps) or queue it (202); fresh ones are kept."""
+    state = await jobs.request_refresh(session, request.app.state.arq)
+    if state == "queued":
+        response.status_code = 202
+    return SuggestionsRefresh(state=state)
 
 
 @router.get("/actors", response_model=list[ActorRead], tags=["advocacy"])
@@ -114,7 +130,7 @@ async def group_actor(
 async def merge_candidates(
     session: SessionDep,
     actor: CurrentActor,
-    status: Literal["pending", "confirmed", "rejected"] = "pending",
+    status: MergeStatus = MergeStatus.pending,
 ) -> object:
     """Look-alike respondents for a coordinator to merge or keep apart."""
     return await actors.candidates(session, actor, status)
