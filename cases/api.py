@@ -18,7 +18,8 @@ from cases.schemas import (
     IssueTypeCreate,
     IssueTypeRead,
 )
-from corps.auth.actor import CurrentActor, OrgManager
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import TaxonomyManager
 from corps.db import SessionDep
 from corps.pagination import Page, PageParams, page_params
 
@@ -122,7 +123,7 @@ async def list_issue_types(session: SessionDep, actor: CurrentActor) -> object:
 
 @router.post("/issue-types", status_code=201, response_model=IssueTypeRead, tags=["vocabulary"])
 async def create_issue_type(
-    body: IssueTypeCreate, session: SessionDep, actor: OrgManager
+    body: IssueTypeCreate, session: SessionDep, actor: TaxonomyManager
 ) -> object:
     """Add an issue type (coordinator, admin)."""
     return await issue_types.create(session, actor, body)

@@ -21,10 +21,11 @@ from cases.respondents import set_case_respondents
 from cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from cases.timeline import check_transition, status_event
 from cases.view import case_view
-from cases.visibility import CASE_WRITERS, can_edit, editable_case
+from cases.visibility import can_edit, editable_case
 from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from corps.auth.policy import records_cases
+from corps.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
 from corps.pagination import PageParams, encode_cursor, read_cursor
 from geo.geometry import to_ewkt
@@ -71,8 +72,7 @@ async def _next_reference(session: AsyncSession, organization: Organization) -> 
 
 
 def _check_writer(actor: Actor) -> None:
-    if actor.role not in CASE_WRITERS:
-        raise Forbidden("Recording cases needs the paralegal, org_admin or admin role.")
+    records_cases.require(actor)
 
 
 async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_own_organization
 from corps.db import set_viewer
 
 EQUAL_AREA_SRID = 6933
@@ -39,7 +40,7 @@ class HotspotScope:
     @property
     def counts_only(self) -> bool:
         """Paralegals see clusters as counts, never as topics or countries."""
-        return self.role in (Role.paralegal, Role.org_admin)
+        return reads_own_organization(self.role)
 
     async def view_as(self, session: AsyncSession) -> None:
         """Make this scope the viewer of the transaction (the worker computes for a scope)."""

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from corps.auth.actor import Actor, CurrentActor, Role, require_roles
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import LayerManager
 from corps.db import SessionDep
 from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
 from corps.vocabulary import values
@@ -24,7 +25,6 @@ from geo.layers import (
 from geo.models import LayerKind
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
-LayerManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
 UPLOAD_FORM: dict[str, Any] = {
     "requestBody": {
         "required": True,

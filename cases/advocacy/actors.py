@@ -15,8 +15,9 @@ from cases.advocacy.models import ActorAlias, MergeCandidate
 from cases.advocacy.schemas import ActorRead, MergeCandidateRead
 from cases.models import CaseRespondent, ResponsibleActor
 from corps.audit import append_audit
-from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound
+from corps.auth.actor import Actor
+from corps.auth.policy import reads_corps_wide, resolves_respondents
+from corps.errors import Conflict, NotFound
 
 SIMILARITY_THRESHOLD = 0.55
 CORPS_CASE_COUNT = text("SELECT ej_actor_corps_case_count(:actor_id)")
@@ -36,8 +37,7 @@ ON CONFLICT ON CONSTRAINT uq_actor_merge_candidates_pair DO NOTHING
 
 
 def _check_coordinator(actor: Actor) -> None:
-    if actor.role not in (Role.coordinator, Role.admin):
-        raise Forbidden("Resolving respondents needs the coordinator or admin role.")
+    resolves_respondents.require(actor)
 
 
 async def find_candidates(session: AsyncSession) -> int:
@@ -85,7 +85,7 @@ async def search(
     number, `corps_case_count`.
     """
     stmt = select(ResponsibleActor.id).where(ResponsibleActor.merged_into.is_(None))
-    if actor.role not in (Role.coordinator, Role.admin):
+    if not reads_corps_wide(actor):
         named_in_readable_case = (
             select(CaseRespondent.case_id)
             .where(CaseRespondent.actor_id == ResponsibleActor.id)

@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from corps.auth.actor import CurrentActor, UserManager
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import UserManager
 from corps.db import SessionDep
 from corps.members import service
 from corps.members.models import User

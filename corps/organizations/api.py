@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from corps.auth.actor import CurrentActor, OrgManager
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import OrgManager
 from corps.db import SessionDep
 from corps.organizations import service
 from corps.organizations.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
