@@ -136,7 +136,7 @@ class ReferenceCounter(Base):
     last_number: Mapped[int]
 
 
-class ResponsibleActor(Base):
+class Respondent(Base):
     """A company, agency or other party named as respondent, shared across organizations."""
 
     __tablename__ = "actors"

@@ -49,7 +49,7 @@ UPLOAD_FORM: dict[str, Any] = {
 }
 
 
-@router.post("/layers", status_code=201, response_model=LayerRead, openapi_extra=UPLOAD_FORM)
+@router.post("/layers", status_code=201, openapi_extra=UPLOAD_FORM)
 async def upload_layer(
     request: Request, response: Response, session: SessionDep, actor: LayerManager
 ) -> LayerRead:
@@ -66,18 +66,18 @@ async def upload_layer(
     return layer
 
 
-@router.get("/layers", response_model=Page[LayerRead])
+@router.get("/layers")
 async def get_layers(
     session: SessionDep,
     actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params)],
-) -> object:
+) -> Page[LayerRead]:
     """List reference layers, newest first."""
     items, cursor = await list_layers(session, page)
-    return {"items": items, "next_cursor": cursor}
+    return Page[LayerRead](items=items, next_cursor=cursor)
 
 
-@router.get("/layers/{layer_id}", response_model=LayerRead)
+@router.get("/layers/{layer_id}")
 async def get_layer(layer_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> LayerRead:
     """One reference layer."""
     return await read_layer(session, layer_id)
@@ -96,7 +96,7 @@ async def get_layer_features(
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/cases/{case_id}/overlaps", response_model=list[OverlapRead])
+@router.get("/cases/{case_id}/overlaps")
 async def get_case_overlaps(
     case_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> list[OverlapRead]:

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.advocacy import actors, suggestions
+from cases.advocacy import respondent_groups, suggestions
 from cases.models import Case
 from corps.jobs import CRON_JOBS, enqueue_after_commit, job
 from corps.viewer import as_system
@@ -42,7 +42,7 @@ async def refresh(session: AsyncSession, redis: Redis) -> int:
 async def _refresh(session: AsyncSession, redis: Redis) -> int:
     fingerprint = await cases_fingerprint(session)
     count = await suggestions.compute(session)
-    await actors.find_candidates(session)
+    await respondent_groups.find_candidates(session)
     await redis.set(FINGERPRINT_KEY, fingerprint)
     return count
 

@@ -15,7 +15,7 @@ from corps.db import Base, created_at_column, uuid_pk
 from corps.vocabulary import check_in
 
 
-class ActorAlias(Base):
+class RespondentAlias(Base):
     """A name folded into another actor by a confirmed merge; new cases resolve through it."""
 
     __tablename__ = "actor_aliases"

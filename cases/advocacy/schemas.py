@@ -82,7 +82,7 @@ class CampaignSummary(BaseModel):
     case_count: int
 
 
-class ActorRead(BaseModel):
+class RespondentRead(BaseModel):
     """A responsible actor with its group and the spellings it was named by."""
 
     id: uuid.UUID
@@ -99,7 +99,7 @@ class ActorRead(BaseModel):
     spellings: list[str] = Field(description="How it was named in cases the viewer may read.")
 
 
-class ActorUpdate(BaseModel):
+class RespondentUpdate(BaseModel):
     """Put an actor in a group (its parent company), or take it out with null."""
 
     model_config = ConfigDict(extra="forbid")

@@ -54,7 +54,6 @@ UPLOAD_FORM: dict[str, Any] = {
 @router.post(
     "/cases/{case_id}/evidence",
     status_code=201,
-    response_model=EvidenceRead,
     openapi_extra=UPLOAD_FORM,
 )
 async def upload_evidence(
@@ -78,20 +77,22 @@ async def upload_evidence(
     )
 
 
-@router.get("/cases/{case_id}/evidence", response_model=Page[EvidenceRead])
+@router.get("/cases/{case_id}/evidence")
 async def list_evidence(
     case_id: uuid.UUID,
     session: SessionDep,
     actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params)],
-) -> object:
+) -> Page[EvidenceRead]:
     """A case's evidence, in order of receipt."""
     items, cursor = await service.list_for_case(session, actor, case_id, page)
-    return {"items": items, "next_cursor": cursor}
+    return Page[EvidenceRead](items=items, next_cursor=cursor)
 
 
-@router.get("/evidence/{evidence_id}", response_model=EvidenceRead)
-async def get_evidence(evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> object:
+@router.get("/evidence/{evidence_id}")
+async def get_evidence(
+    evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> EvidenceRead:
     """One item's record, hash and extracted metadata."""
     return await service.read(session, actor, evidence_id)
 
@@ -117,15 +118,19 @@ async def download_evidence(
     )
 
 
-@router.get("/evidence/{evidence_id}/custody", response_model=list[CustodyRead])
-async def get_custody(evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> object:
+@router.get("/evidence/{evidence_id}/custody")
+async def get_custody(
+    evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> list[CustodyRead]:
     """The chain of custody, oldest link first."""
-    return await service.custody(session, actor, evidence_id)
+    return [
+        CustodyRead.model_validate(c) for c in await service.custody(session, actor, evidence_id)
+    ]
 
 
-@router.post("/evidence/{evidence_id}/verify", response_model=VerifyResult)
+@router.post("/evidence/{evidence_id}/verify")
 async def verify_evidence(
     evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor, storage: StorageDep
-) -> object:
+) -> VerifyResult:
     """Re-hash the stored bytes and walk the chain of custody."""
     return await service.verify(session, actor, storage, evidence_id)

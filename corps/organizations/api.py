@@ -17,37 +17,38 @@ from corps.pagination import Page, PageParams, page_params
 router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
 
 
-@router.post("", status_code=201, response_model=OrganizationRead)
+@router.post("", status_code=201)
 async def create_organization(
     body: OrganizationCreate, session: SessionDep, actor: OrgManager
-) -> object:
+) -> OrganizationRead:
     """Create an organization (admin, coordinator)."""
-    return await service.create(session, actor, body)
+    return OrganizationRead.model_validate(await service.create(session, actor, body))
 
 
-@router.get("", response_model=Page[OrganizationRead])
+@router.get("")
 async def list_organizations(
     session: SessionDep,
     actor: CurrentActor,
     page: Annotated[PageParams, Depends(page_params)],
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-) -> object:
+) -> Page[OrganizationRead]:
     """List the corps' organizations."""
     items, next_cursor = await service.list_page(session, page, country=country)
-    return {"items": items, "next_cursor": next_cursor}
+    return Page(items=[OrganizationRead.model_validate(o) for o in items], next_cursor=next_cursor)
 
 
-@router.get("/{organization_id}", response_model=OrganizationRead)
+@router.get("/{organization_id}")
 async def get_organization(
     organization_id: uuid.UUID, session: SessionDep, actor: CurrentActor
-) -> object:
+) -> OrganizationRead:
     """Read one organization."""
-    return await service.get(session, organization_id)
+    return OrganizationRead.model_validate(await service.get(session, organization_id))
 
 
-@router.patch("/{organization_id}", response_model=OrganizationRead)
+@router.patch("/{organization_id}")
 async def update_organization(
     organization_id: uuid.UUID, body: OrganizationUpdate, session: SessionDep, actor: OrgManager
-) -> object:
+) -> OrganizationRead:
     """Change an organization (admin, coordinator)."""
-    return await service.update(session, actor, organization_id, body)
+    organization = await service.update(session, actor, organization_id, body)
+    return OrganizationRead.model_validate(organization)

@@ -35,4 +35,6 @@ async def test_a_route_refuses_a_role_without_the_capability_and_names_who_may(
     body = {"code": "policy_probe", "label": "Policy probe"}
     refused = await client.post("/api/v1/issue-types", json=body, headers=campaigner.headers)
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "Managing the issue types needs the admin or coordinator role."
+    assert (
+        refused.json()["detail"] == "Managing the issue types needs the admin or coordinator role."
+    )
