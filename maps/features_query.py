@@ -13,7 +13,8 @@ from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from cases.filters import BBox, CaseFilters
+from cases.filters import CaseFilters
+from cases.view import BBox
 from cases.vocabularies import CaseStatus, Sensitivity
 from corps.errors import AppError
 from corps.pagination import MAX_OFFSET, in_utc

@@ -12,17 +12,16 @@ from corps.auth.policy import LayerManager
 from corps.db import SessionDep
 from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
 from corps.vocabulary import values
-from geo.layers import (
+from maps.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
-    OverlapRead,
-    case_overlaps,
     create_layer,
     layer_features_geojson,
     list_layers,
     read_layer,
 )
-from geo.models import LayerKind
+from maps.models import LayerKind
+from maps.overlaps import OverlapRead, case_overlaps
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
 UPLOAD_FORM: dict[str, Any] = {
