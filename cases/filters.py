@@ -15,8 +15,10 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
 from cases.view import BBox, bbox_geometry, case_view
+from cases.vocabularies import CaseStatus, Sensitivity
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
+from corps.vocabulary import query_pattern
 from geo.privacy import Level
 
 # The reference layers' pieces (maps/models.py owns the table), named here by SQL only, as the
@@ -153,12 +155,10 @@ def within_layer_clause(
 async def case_filters(
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in WGS 84")] = None,
     issue_type: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[
-        str | None, Query(pattern="^(intake|investigation|action|resolved|closed|dormant)$")
-    ] = None,
+    status: Annotated[str | None, Query(pattern=query_pattern(CaseStatus))] = None,
     organization_id: uuid.UUID | None = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    sensitivity: Annotated[str | None, Query(pattern="^(normal|sensitive|high_risk)$")] = None,
+    sensitivity: Annotated[str | None, Query(pattern=query_pattern(Sensitivity))] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     updated_after: datetime | None = None,
     within_layer: Annotated[

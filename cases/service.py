@@ -13,6 +13,7 @@ from sqlalchemy import update as update_stmt
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.advocacy.jobs import suggest_soon
 from cases.filters import CaseFilters
 from cases.models import Case, IssueType
 from cases.projection import case_rows
@@ -20,10 +21,11 @@ from cases.respondents import set_case_respondents
 from cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from cases.timeline import check_transition, status_event
 from cases.view import case_view
-from cases.visibility import CASE_WRITERS, can_edit, editable_case
+from cases.visibility import can_edit, editable_case
 from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from corps.auth.policy import records_cases
+from corps.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
 from corps.pagination import Page, PageParams, encode_cursor, read_cursor
 from corps.statements import built_once
@@ -71,8 +73,7 @@ async def _next_reference(session: AsyncSession, organization: Organization) -> 
 
 
 def _check_writer(actor: Actor) -> None:
-    if actor.role not in CASE_WRITERS:
-        raise Forbidden("Recording cases needs the paralegal, org_admin or admin role.")
+    records_cases.require(actor)
 
 
 def _read_statement() -> Select[Any]:
@@ -154,6 +155,7 @@ async def create(
         object_id=case.id,
         details={"reference": case.reference, "repaired": checked.repaired},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False), True
 
 
@@ -230,6 +232,7 @@ async def update(
         object_id=case.id,
         details={"fields": sorted(body.model_fields_set), "version": case.version},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False)
 
 
@@ -252,6 +255,7 @@ async def archive(
         object_id=case.id,
         details={"reference": case.reference},
     )
+    suggest_soon(session)
 
 
 async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:

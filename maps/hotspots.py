@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_own_organization
 from corps.db import set_viewer
 from geo.clustering import dbscan
 
@@ -45,7 +46,7 @@ class HotspotScope:
     @property
     def counts_only(self) -> bool:
         """Paralegals see clusters as counts, never as topics or countries."""
-        return self.role in (Role.paralegal, Role.org_admin)
+        return reads_own_organization(self.role)
 
     async def view_as(self, session: AsyncSession) -> None:
         """Make this scope the viewer of the transaction (the worker computes for a scope)."""

@@ -226,6 +226,7 @@ async def collect(
         add_json("hotspots", await get(client, "/api/v1/hotspots", h, bbox=BBOX, **params))
     add_json("custody", await get(client, f"/api/v1/evidence/{evidence_id}/custody", h))
     add_json("evidence", await get(client, f"/api/v1/evidence/{evidence_id}", h))
+    await client.post("/api/v1/advocacy/suggestions/refresh", headers=h)  # GET only reads
     add_json("suggestions", await get(client, "/api/v1/advocacy/suggestions", h))
     levels = ["partner", "public"] if viewer.role == "campaigner" else list(seen)
     for level in levels:
