@@ -47,7 +47,8 @@ run: seed web
 lint: venv
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy corps cases geo
+	$(VENV)/mypy corps geo cases maps
+	$(VENV)/lint-imports
 
 format: venv
 	$(VENV)/ruff format .
@@ -61,4 +62,4 @@ bench: venv
 	$(VENV)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache var web/dist web/node_modules
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .import_linter_cache var web/dist web/node_modules

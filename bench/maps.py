@@ -36,10 +36,10 @@ from corps.auth.actor import Actor, Role
 from corps.auth.tokens import issue_token
 from corps.members.models import User
 from corps.settings import Settings
-from geo import tiles
-from geo.features import GEOJSON, ItemsQuery, items_statement
-from geo.hotspot_cache import HotspotParams, analyse
-from geo.hotspots import HotspotScope
+from maps import tiles
+from maps.features import GEOJSON, ItemsQuery, items_statement
+from maps.hotspot_cache import HotspotParams, analyse
+from maps.hotspots import HotspotScope
 from tests.live import free_port, live_server
 
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
@@ -423,7 +423,7 @@ async def subsets(raw: asyncpg.Connection, total: int) -> list[tuple[int, CaseFi
 async def hotspot_seconds(
     bench: Bench, method: str, filters: CaseFilters, limit_s: float
 ) -> float | None:
-    """Wall time of geo.hotspot_cache.analyse for an admin, or None past `limit_s`."""
+    """Wall time of maps.hotspot_cache.analyse for an admin, or None past `limit_s`."""
     scope = HotspotScope.of(bench.admin)
     params = HotspotParams(method=method, distance_km=25, min_cases=3, cell_km=50)
     async with async_sessionmaker(bench.engine)() as session:

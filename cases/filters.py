@@ -8,17 +8,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.models import Case
+from cases.view import BBox, case_view
 from corps.errors import Unprocessable
 from corps.pagination import in_utc
 from geo.privacy import Level
 
-BBox = tuple[float, float, float, float]
+# The reference layers' pieces (maps/models.py owns the table), named here by SQL only, as the
+# proximity suggestions do: cases sit below maps and must not import it.
+LAYER_FEATURE_PARTS = table(
+    "layer_feature_parts", column("id"), column("layer_id"), column("geometry")
+)
 
 
 def parse_bbox(raw: str) -> BBox:
@@ -48,8 +53,6 @@ class CaseFilters:
 
     def view(self, level: Level = Level.internal, *, name: str = "v") -> TableValuedAlias:
         """The case view at `level` with this bbox and full-text query applied to what it shows."""
-        from cases.view import case_view
-
         return case_view(level, bbox=self.bbox, q=self.q, name=name)
 
     def clauses(self, view: Any) -> list[ColumnElement[bool]]:
@@ -76,14 +79,10 @@ class CaseFilters:
 def within_layer_clause(layer_id: uuid.UUID, geometry: Any = Case.geometry) -> ColumnElement[bool]:
     """EXISTS: the geometry (what a viewer is shown) touches a feature of the layer, via the
     parts' index."""
-    from geo.models import LayerFeaturePart
-
+    parts = LAYER_FEATURE_PARTS.c
     return (
-        select(LayerFeaturePart.id)
-        .where(
-            LayerFeaturePart.layer_id == layer_id,
-            func.ST_Intersects(LayerFeaturePart.geometry, geometry),
-        )
+        select(parts.id)
+        .where(parts.layer_id == layer_id, func.ST_Intersects(parts.geometry, geometry))
         .exists()
     )
 

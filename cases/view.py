@@ -27,8 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from cases.filters import BBox
 from geo.privacy import Level
+
+# minx, miny, maxx, maxy in WGS 84; minx > maxx crosses the antimeridian.
+BBox = tuple[float, float, float, float]
 
 VIEW_COLUMNS = (
     column("id", Uuid),

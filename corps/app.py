@@ -10,18 +10,27 @@ from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from cases.evidence.storage import storage_from_url
+import corps.worker  # noqa: F401 (imports every domain's jobs: enqueue_after_commit knows them)
+from cases import api as cases_api
+from cases.advocacy import api as advocacy_api
+from cases.dossiers import api as dossiers_api
+from cases.evidence import api as evidence_api
+from corps import health
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
-from corps.jobs import load_job_modules
 from corps.logs import RequestLog
+from corps.members import api as members_api
+from corps.members import session_api
 from corps.openapi import install_problem_responses
+from corps.organizations import api as organizations_api
 from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
+from corps.storage import storage_from_url
 from corps.web import install_web_app, security_headers
 from geo.geometry_work import GeometryLimits
 from geo.geometry_work import configure as configure_geometry_limits
+from maps import export, features, hotspots_api, layers_api, tiles
 
 API_DESCRIPTION = (
     "Case management for an Environmental Justice Corps: cases, places, evidence, "
@@ -30,16 +39,6 @@ API_DESCRIPTION = (
 
 
 def _routers() -> list[object]:
-    from cases import api as cases_api
-    from cases.advocacy import api as advocacy_api
-    from cases.dossiers import api as dossiers_api
-    from cases.evidence import api as evidence_api
-    from corps import health
-    from corps.members import api as members_api
-    from corps.members import session_api
-    from corps.organizations import api as organizations_api
-    from geo import export, features, hotspots_api, layers_api, tiles
-
     return [
         health.router,
         members_api.router,
@@ -101,7 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(security_headers)
     app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
-    load_job_modules()  # so enqueue_after_commit knows every job name
     for router in _routers():
         app.include_router(router)  # type: ignore[arg-type, unused-ignore]
     install_problem_responses(app)

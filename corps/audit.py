@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import BigInteger, Identity, String, select, text
@@ -14,10 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corps.db import Base
-from corps.viewer import viewer_of
-
-if TYPE_CHECKING:
-    from corps.auth.actor import Actor
+from corps.viewer import ActorLike, viewer_of
 
 GENESIS_HASH = "0" * 64
 AUDIT_LOCK_KEY = 7_301_001  # pg_advisory_xact_lock key that serializes appends
@@ -70,7 +67,7 @@ def _payload(entry: AuditEntry) -> dict[str, Any]:
 
 async def append_audit(
     session: AsyncSession,
-    actor: Actor | None,
+    actor: ActorLike | None,
     action: str,
     *,
     object_type: str | None = None,

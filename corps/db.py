@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from corps.settings import Settings
+from corps.jobs import flush_pending_jobs
+from corps.settings import Settings, get_settings
 from corps.viewer import Viewer
 
 log = logging.getLogger("corps.db")
@@ -79,8 +80,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await run_rollback_hooks(session)
             raise
         session.info.pop("on_rollback", None)
-    from corps.jobs import flush_pending_jobs
-
     await flush_pending_jobs(session, request.app.state.arq)
 
 
@@ -134,8 +133,6 @@ async def standalone_session(viewer: Viewer | None = None) -> AsyncIterator[Asyn
     It reads as `viewer`, by default the system viewer "cli": the command line acts for the
     operator of the installation, corps-wide.
     """
-    from corps.settings import get_settings
-
     engine = make_engine(get_settings())
     try:
         async with make_sessionmaker(engine)() as session:

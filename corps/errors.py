@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -190,11 +191,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:  # Starlette names only the first matching route's methods
-            from corps.openapi import allowed_methods
-
-            if methods := allowed_methods(request.app, request.url.path):
-                headers["Allow"] = ", ".join(methods)
+        # Starlette names only the first matching route's methods in a 405.
+        if exc.status_code == 405 and (methods := allowed_methods(request.app, request.url.path)):
+            headers["Allow"] = ", ".join(methods)
         return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(DBAPIError)
@@ -214,3 +213,27 @@ def install_problem_handlers(app: FastAPI) -> None:
             "Internal server error",
             "The server failed to handle this request; it has been logged.",
         )
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of the app answers at `path` (for a 405's Allow header)."""
+    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        app.state, "allow_patterns", None
+    )
+    if patterns is None:
+        patterns = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            parts = re.split(r"\{[^}]+\}", template)
+            regex = re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
+            methods = [
+                m.upper() for m in operations if m in {"get", "put", "post", "patch", "delete"}
+            ]
+            if "GET" in methods:
+                methods.append("HEAD")
+            patterns.append((regex, methods))
+        app.state.allow_patterns = patterns
+    found: list[str] = []
+    for regex, methods in patterns:
+        if regex.match(path):
+            found += [m for m in methods if m not in found]
+    return found

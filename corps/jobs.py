@@ -1,21 +1,20 @@
-"""Background jobs on arq: a registry, enqueue-after-commit and the worker settings."""
+"""Background jobs on arq: a registry, enqueue-after-commit, sweeps' re-queueing, the viewer.
+
+Domains register their jobs here; the worker process (corps/worker.py, the shell) imports each
+domain's job module and runs them. This module knows no domain.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
-from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.storage import storage_from_url
-from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.settings import get_settings
 from corps.viewer import Viewer, acting_as, viewer_of
 
@@ -27,16 +26,6 @@ CRON_JOBS: list[Any] = []
 VIEWER_KWARG = "ej_viewer"  # the requester's viewer, added to a job's arguments when queued
 HEARTBEAT_KEY = "ejcorps:worker:heartbeat"
 QUEUE_NAME = "ejcorps:queue"
-
-# Modules whose import registers jobs; the worker imports them all at start.
-JOB_MODULES: list[str] = [
-    "corps.models_registry",
-    "corps.jobs",
-    "cases.evidence.jobs",
-    "geo.hotspot_cache",
-    "cases.advocacy.jobs",
-    "cases.dossiers.jobs",
-]
 
 
 def job(name: str) -> Callable[[JobFunc], JobFunc]:
@@ -107,48 +96,6 @@ async def heartbeat(ctx: dict[str, Any]) -> float:
 job("corps.heartbeat")(heartbeat)
 
 
-async def _startup(ctx: dict[str, Any]) -> None:
-    settings = get_settings()
-    ctx["settings"] = settings
-    ctx["engine"] = make_engine(settings)
-    ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
-    await check_service_role_quietly(ctx["engine"], settings)
-    ctx["storage"] = storage_from_url(settings.storage_url)
-    await heartbeat(ctx)
-    log.info("worker started", extra={"queue": QUEUE_NAME, "jobs": len(JOBS)})
-
-
-async def _shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["engine"].dispose()
-    log.info("worker stopped", extra={"queue": QUEUE_NAME})
-
-
-def load_job_modules() -> None:
-    """Import every module that registers jobs."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
-
-
-def worker_settings() -> dict[str, Any]:
-    """The arq worker configuration, built after every job module is imported."""
-    load_job_modules()
-    functions = [_named(name, func) for name, func in JOBS.items()]
-    return {
-        "functions": functions,
-        "cron_jobs": [
-            cron(heartbeat, second={0, 30}, run_at_startup=True),
-            *(_cron_with_viewer(c) for c in CRON_JOBS),
-        ],
-        "on_startup": _startup,
-        "on_shutdown": _shutdown,
-        "redis_settings": redis_settings(),
-        "queue_name": QUEUE_NAME,
-        "max_jobs": 4,
-        "job_timeout": 3600,
-        "keep_result": 3600,
-    }
-
-
 def with_viewer(name: str, func: JobFunc) -> JobFunc:
     """Run a job as the viewer it was queued with, or as the system viewer named after it.
 
@@ -165,15 +112,3 @@ def with_viewer(name: str, func: JobFunc) -> JobFunc:
             return await func(ctx, *args, **kwargs)
 
     return run
-
-
-def _cron_with_viewer(job: Any) -> Any:
-    return dataclasses.replace(job, coroutine=with_viewer(job.name, job.coroutine))
-
-
-def _named(name: str, func: JobFunc) -> Any:
-    from arq.worker import func as arq_func
-
-    from corps.logs import logged_job
-
-    return arq_func(cast(Any, logged_job(name, with_viewer(name, func))), name=name)

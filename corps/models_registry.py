@@ -22,7 +22,7 @@ from corps.audit import AuditEntry
 from corps.db import Base
 from corps.members.models import User
 from corps.organizations.models import Organization
-from geo.models import HotspotResult, LayerFeature, LayerFeaturePart, ReferenceLayer
+from maps.models import HotspotResult, LayerFeature, LayerFeaturePart, ReferenceLayer
 
 metadata = Base.metadata
 __all__ = [

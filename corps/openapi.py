@@ -9,7 +9,6 @@ operation is: authenticated, addressed by an id, changing state, taking an uploa
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -106,27 +105,3 @@ def install_problem_responses(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route of the app answers at `path` (for a 405's Allow header)."""
-    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        app.state, "allow_patterns", None
-    )
-    if patterns is None:
-        patterns = []
-        for template, operations in app.openapi().get("paths", {}).items():
-            parts = re.split(r"\{[^}]+\}", template)
-            regex = re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
-            methods = [
-                m.upper() for m in operations if m in {"get", "put", "post", "patch", "delete"}
-            ]
-            if "GET" in methods:
-                methods.append("HEAD")
-            patterns.append((regex, methods))
-        app.state.allow_patterns = patterns
-    found: list[str] = []
-    for regex, methods in patterns:
-        if regex.match(path):
-            found += [m for m in methods if m not in found]
-    return found

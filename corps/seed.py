@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.seed import seed_cases
 from corps.auth.passwords import hash_password
+from corps.db import standalone_session
 from corps.demo_data import DEMO_PASSWORD, DEMO_USERS, SECRETARIAT, demo_organizations
 from corps.members.models import User
 from corps.organizations.models import Organization
@@ -55,13 +57,9 @@ async def seed_users(session: AsyncSession, orgs: dict[str, Organization]) -> li
 
 async def run_seed(*, cases: int) -> SeedSummary:
     """Seed everything the demo needs; safe to run again."""
-    from corps.db import standalone_session
-
     async with standalone_session() as session:
         orgs = await seed_organizations(session)
         users = await seed_users(session, orgs)
-    from cases.seed import seed_cases
-
     async with standalone_session() as session:
         case_count = await seed_cases(session, orgs, total=cases)
     return SeedSummary(organizations=len(orgs), users=users, cases=case_count)

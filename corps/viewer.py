@@ -30,7 +30,9 @@ SET_VIEWER = text(
 )
 
 
-class _ActorLike(Protocol):
+class ActorLike(Protocol):
+    """Anything with a user, an organization and a role: a signed-in actor."""
+
     @property
     def user_id(self) -> uuid.UUID: ...
 
@@ -51,7 +53,7 @@ class Viewer:
     name: str | None = None
 
     @classmethod
-    def of(cls, actor: _ActorLike) -> Viewer:
+    def of(cls, actor: ActorLike) -> Viewer:
         """The viewer of a signed-in actor."""
         return cls(
             role=str(getattr(actor.role, "value", actor.role)),

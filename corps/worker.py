@@ -1,4 +1,7 @@
-"""The worker process: arq, started again with back-off whenever Redis goes away.
+"""The worker process (the shell): every domain's jobs on arq, restarted whenever Redis goes away.
+
+The worker imports each domain's job module by name below, so the list of what it runs is
+code a reader (and import-linter) can follow, not strings resolved at run time.
 
 arq's own loop ends with an exception when Redis drops or refuses the connection, and the
 process would exit and stay dead. Here each loss ends one arq Worker; its running jobs are
@@ -13,20 +16,77 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
+from arq import cron
 from arq.worker import Worker
+from arq.worker import func as arq_func
 
-from corps.jobs import worker_settings
+from cases.advocacy import jobs as advocacy_jobs
+from cases.dossiers import jobs as dossier_jobs
+from cases.evidence import jobs as evidence_jobs
+from corps import models_registry
+from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
+from corps.jobs import CRON_JOBS, JOBS, QUEUE_NAME, JobFunc, heartbeat, redis_settings, with_viewer
+from corps.logs import logged_job
+from corps.settings import get_settings
+from corps.storage import storage_from_url
+from maps import hotspot_cache
 
 log = logging.getLogger("corps.worker")
 BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0
+# Importing these registers their jobs (and the models registry, the whole schema); the API
+# imports this module too, so enqueue_after_commit knows every job name.
+JOB_MODULES = (models_registry, evidence_jobs, hotspot_cache, advocacy_jobs, dossier_jobs)
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    ctx["settings"] = settings
+    ctx["engine"] = make_engine(settings)
+    ctx["sessionmaker"] = make_sessionmaker(ctx["engine"])
+    await check_service_role_quietly(ctx["engine"], settings)
+    ctx["storage"] = storage_from_url(settings.storage_url)
+    await heartbeat(ctx)
+    log.info("worker started", extra={"queue": QUEUE_NAME, "jobs": len(JOBS)})
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["engine"].dispose()
+    log.info("worker stopped", extra={"queue": QUEUE_NAME})
+
+
+def _named(name: str, func: JobFunc) -> Any:
+    return arq_func(cast(Any, logged_job(name, with_viewer(name, func))), name=name)
+
+
+def _cron_with_viewer(job: Any) -> Any:
+    return dataclasses.replace(job, coroutine=with_viewer(job.name, job.coroutine))
+
+
+def worker_settings() -> dict[str, Any]:
+    """The arq worker configuration: every job of JOB_MODULES, each run as its viewer."""
+    return {
+        "functions": [_named(name, func) for name, func in JOBS.items()],
+        "cron_jobs": [
+            cron(heartbeat, second={0, 30}, run_at_startup=True),
+            *(_cron_with_viewer(c) for c in CRON_JOBS),
+        ],
+        "on_startup": _startup,
+        "on_shutdown": _shutdown,
+        "redis_settings": redis_settings(),
+        "queue_name": QUEUE_NAME,
+        "max_jobs": 4,
+        "job_timeout": 3600,
+        "keep_result": 3600,
+    }
 
 
 def next_delay(delay: float) -> float:

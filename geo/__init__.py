@@ -1,1 +1,1 @@
-"""Spatial building blocks and map endpoints."""
+"""Pure spatial blocks that know nothing of cases: geometry, privacy cells, clustering, formats."""

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.advocacy import actors, suggestions
+from cases.changes import cases_fingerprint
 from cases.models import Case
 from corps.jobs import CRON_JOBS, enqueue_after_commit, job
 from corps.viewer import as_system
-from geo.hotspot_cache import cases_fingerprint
 
 FINGERPRINT_KEY = "ejcorps:suggestions:fingerprint"
 INLINE_MAX_CASES = 20_000

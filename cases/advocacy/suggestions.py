@@ -14,7 +14,7 @@ from cases.advocacy.schemas import SuggestionRead
 from cases.view import case_view
 from corps.auth.actor import Actor
 from corps.db import system_viewer
-from geo.hotspots import metric_dbscan
+from geo.clustering import metric_dbscan
 
 PROXIMITY_KM = 20.0
 # Issue types that share a fight: a dam and a dry well, a mine and a poisoned river.

@@ -24,9 +24,9 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.models import CustodyEvent
-from cases.evidence.storage import Storage
 from corps.audit import AuditEntry, verify_audit_chain
 from corps.jobs import CRON_JOBS, job
+from corps.storage import Storage
 
 ANCHOR_FILE = "anchors/audit-heads.jsonl"
 

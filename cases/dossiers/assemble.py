@@ -42,11 +42,12 @@ from cases.dossiers.settings import dossier_settings
 from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_signer
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
-from cases.evidence.storage import Storage
+from cases.export_rows import Viewer, batches
 from corps.auth.actor import Actor
 from corps.settings import get_settings
-from geo.export import STREAMS, ExportFormat, Viewer
+from corps.storage import Storage
 from geo.privacy import Level
+from geo.writers import STREAMS, ExportFormat
 
 GIS_FORMATS = ("geojson", "kml", "gpkg", "csv")
 WITHHELD = (
@@ -180,7 +181,7 @@ async def _add_case_file(
     name = f"cases.{fmt}"
     local = workdir / name
     with local.open("wb") as fh:
-        async for chunk in STREAMS[ExportFormat(fmt)](engine, statement, viewer):
+        async for chunk in STREAMS[ExportFormat(fmt)](batches(engine, statement, viewer)):
             await asyncio.to_thread(fh.write, chunk)
     await bundle.add_file(name, local, compress=True)
     return {"path": str(local), "name": name, "description": f"the cases as {fmt.upper()}"}

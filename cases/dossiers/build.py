@@ -34,9 +34,10 @@ from cases.dossiers.pdf import PdfFailed
 from cases.dossiers.progress import Progress
 from cases.dossiers.service import IN_PROGRESS, bundle_key
 from cases.evidence.custody import append_custody_event
-from cases.evidence.storage import Storage
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
+from corps.members.models import User
+from corps.storage import Storage
 from geo.privacy import Level
 
 log = logging.getLogger("corps.dossiers")
@@ -172,8 +173,6 @@ async def _claim(deps: Deps, dossier_id: uuid.UUID) -> Order | None:
 
 
 async def _requester(deps: Deps, dossier_id: uuid.UUID) -> Actor:
-    from corps.members.models import User
-
     async with deps.factory() as session:
         row = (
             await session.execute(

@@ -23,11 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.advocacy.models import Campaign
 from cases.dossiers.redact import redact_public
 from cases.evidence.models import Evidence
+from cases.export_rows import export_select
 from cases.models import Case, CaseEvent, CaseRespondent, ResponsibleActor
 from cases.view import case_view
 from corps.auth.actor import Actor, view_as
 from corps.members.models import User
-from geo.export_rows import export_select, iso_date
+from geo.formats import iso_date
 from geo.privacy import Level
 
 

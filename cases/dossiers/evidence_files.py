@@ -26,7 +26,7 @@ import cases.evidence.exif  # noqa: F401 (sets Pillow's decompression-bomb limit
 from cases.dossiers.bundle import Bundle, compressible
 from cases.dossiers.content import EvidenceItem
 from cases.dossiers.manifest import evidence_path
-from cases.evidence.storage import BlobNotFound, Storage
+from corps.storage import BlobNotFound, Storage
 
 MAX_PHOTO_BYTES = 64 * 1024 * 1024  # as the metadata job: past this a photo is not decoded
 PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}

@@ -24,8 +24,8 @@ from cases.dossiers.map_svg import (
 from cases.dossiers.pdf import render_pdf
 from cases.dossiers.pdf_evidence import thumbnails
 from cases.dossiers.pdf_html import Cover, Drawn, dossier_html
-from cases.evidence.storage import Storage
 from corps.organizations.models import Organization
+from corps.storage import Storage
 
 
 async def _maps(session: AsyncSession, content: DossierContent, drawn: Drawn) -> None:

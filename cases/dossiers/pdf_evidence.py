@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 import cases.evidence.exif  # noqa: F401 (sets Pillow's decompression-bomb limit)
 from cases.dossiers.content import DossierContent, EvidenceItem
 from cases.dossiers.evidence_files import MAX_PHOTO_BYTES, PILLOW_FORMATS, Outcome, Treatment
-from cases.evidence.storage import BlobNotFound, Storage
+from corps.storage import BlobNotFound, Storage
 
 THUMB_PX = 360
 ROLE_WORDS = {

@@ -16,7 +16,6 @@ from cases.dossiers.access import dossier_readable
 from cases.dossiers.models import Dossier
 from cases.dossiers.schemas import DossierCreate, DossierFormat, DossierRead
 from cases.dossiers.settings import dossier_settings
-from cases.evidence.storage import Storage
 from cases.models import Case
 from cases.visibility import case_visibility
 from corps.audit import append_audit
@@ -24,6 +23,7 @@ from corps.auth.actor import Actor, Role
 from corps.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from corps.jobs import enqueue_after_commit
 from corps.pagination import PageParams, keyset_page
+from corps.storage import Storage
 from geo.privacy import Level
 
 IN_PROGRESS = ("queued", "running")

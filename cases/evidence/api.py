@@ -12,10 +12,10 @@ from fastapi.responses import StreamingResponse
 
 from cases.evidence import service
 from cases.evidence.schemas import CustodyRead, EvidenceRead, VerifyResult
-from cases.evidence.storage import Storage
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.pagination import Page, PageParams, page_params
+from corps.storage import Storage
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 

@@ -11,14 +11,14 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.evidence import sweeps  # noqa: F401 (registers the evidence sweeps)
-from cases.evidence.blobs import hold_blob
 from cases.evidence.custody import append_custody_event
 from cases.evidence.exif import PhotoFacts, read_photo, thumbnail
 from cases.evidence.models import Evidence
 from cases.evidence.service import verify_item
-from cases.evidence.storage import Storage
 from corps.audit import append_audit
 from corps.jobs import CRON_JOBS, job
+from corps.storage import Storage
+from corps.storage.blobs import hold_blob
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 FAR_FROM_CASE_M = 10_000

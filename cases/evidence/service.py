@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Text, cast, func, select, tuple_
+from sqlalchemy import Select, Text, cast, column, func, select, table, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.blobs import forget_after_rollback, hold_blob
 from cases.evidence.custody import (
     append_custody_event,
     as_plain,
@@ -20,7 +19,6 @@ from cases.evidence.custody import (
 )
 from cases.evidence.models import Evidence
 from cases.evidence.schemas import EvidenceFields, EvidenceRead, VerifyResult
-from cases.evidence.storage import BlobNotFound, Storage
 from cases.evidence.upload import ReceivedUpload, receive_upload
 from cases.view import case_view
 from cases.visibility import editable_case
@@ -30,7 +28,12 @@ from corps.db import on_rollback
 from corps.errors import Forbidden, NotFound, Unprocessable
 from corps.jobs import enqueue_after_commit
 from corps.pagination import PageParams, encode_cursor, read_cursor
+from corps.storage import BlobNotFound, Storage
+from corps.storage.blobs import forget_after_rollback, hold_blob
 
+# Dossiers (cases/dossiers/models.py owns the table), named by SQL: dossiers bundle evidence,
+# so evidence must not import them.
+DOSSIERS = table("dossiers", column("id"), column("organization_id"))
 LOCATION_KEYS = ("gps", "distance_to_case_m", "location_note", "location_warning")
 
 
@@ -261,14 +264,13 @@ async def custody(
 
 async def _own_dossiers(session: AsyncSession, actor: Actor, ids: set[str]) -> set[str]:
     """Those of the dossier ids that the actor's organization requested."""
-    from cases.dossiers.models import Dossier
-
     if not ids:
         return set()
+    dossier = DOSSIERS.c
     rows = await session.scalars(
-        select(cast(Dossier.id, Text)).where(
-            cast(Dossier.id, Text).in_(sorted(ids)),
-            Dossier.organization_id == actor.organization_id,
+        select(cast(dossier.id, Text)).where(
+            cast(dossier.id, Text).in_(sorted(ids)),
+            dossier.organization_id == actor.organization_id,
         )
     )
     return set(rows)

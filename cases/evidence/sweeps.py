@@ -9,7 +9,7 @@ A process killed mid-upload leaves a temp file (`.part`), or a stored file whose
 committed; a worker killed while copying a bundle leaves a `.part` too. The storage sweep
 (hourly in the worker, and `corps sweep-storage`) removes temp files and unreferenced
 stored files older than EJ_STORAGE_SWEEP_AGE_S, each stored file under its lock and only
-if no committed row names it (cases.evidence.blobs), and reports what it removed.
+if no committed row names it (corps.storage.blobs), and reports what it removed.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from arq import cron
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.evidence.blobs import remove_if_unreferenced
-from cases.evidence.storage import Storage, StoredEntry
 from corps.jobs import CRON_JOBS, job, requeue
+from corps.storage import Storage, StoredEntry
+from corps.storage.blobs import remove_if_unreferenced
 
 log = logging.getLogger("corps.storage")
 LOCK_BATCH = 200  # stored files decided per transaction

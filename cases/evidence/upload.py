@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from cases.evidence.sniff import SniffedType, UnsupportedType, sniff
-from cases.evidence.storage import BlobTooLarge, Claim, Storage, StoredBlob
 from corps.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from corps.storage import BlobTooLarge, Claim, Storage, StoredBlob
 
 SNIFF_BYTES = 8192
 MAX_FIELD_BYTES = 64 * 1024

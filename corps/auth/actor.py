@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.session import session_token
@@ -61,16 +61,13 @@ async def current_actor(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Actor:
     """Resolve the bearer token (or the web app's session cookie) to an active user, or 401."""
-    from corps.members.models import User
-
     token = token or session_token(request)
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     claims = read_claims(request.app.state.settings, token)
-    # One round trip: the active user, named the transaction's viewer by the database.
-    user = (
-        await session.scalars(select(User).from_statement(SIGN_IN_AS), {"user_id": claims.user_id})
-    ).first()
+    # One round trip: the active user, named the transaction's viewer by the database. Its row,
+    # not the members' model: auth sits below the members package that imports it.
+    user = (await session.execute(SIGN_IN_AS, {"user_id": claims.user_id})).first()
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",

@@ -4,7 +4,7 @@
 its thumbnail: the only users of content-addressed keys) names a storage key. It is SECURITY DEFINER, owned by the
 role that runs migrations (the schema owner), so it sees every organization's rows: a failed
 upload or the storage sweep must not delete a file that another organization's committed
-item points to. Callers take the key's advisory lock first (cases/evidence/blobs.py).
+item points to. Callers take the key's advisory lock first (corps/storage/blobs.py).
 
 Revision ID: 0040
 Revises: 0005

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.jobs import process_job
-from cases.evidence.storage import Storage
 from corps.settings import Settings
+from corps.storage import Storage
 from corps.viewer import acting_as
 from tests.factories import make_case, make_person, photo_with_gps, upload, viewer_of
 

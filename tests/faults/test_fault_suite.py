@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import (
 
 from cases.dossiers.verify import verify_dossier
 from cases.evidence.models import Evidence
-from cases.evidence.storage import FileStorage
 from cases.evidence.sweeps import sweep_storage
 from corps.cli import run_migrations
 from corps.db import make_engine, make_sessionmaker
 from corps.settings import Settings
+from corps.storage import FileStorage
 from tests.factories import Person, case_body, make_person
 from tests.faults.services import PostgresCluster, RedisServer
 from tests.live import live_server, live_worker

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.blobs import remove_if_unreferenced
-from cases.evidence.storage import key_for
 from corps.settings import Settings
+from corps.storage import key_for
+from corps.storage.blobs import remove_if_unreferenced
 from tests.factories import make_case, make_person, upload
 
 PAIRS = 100
@@ -79,7 +79,7 @@ async def test_a_file_a_committed_item_names_is_never_removed(
 
 
 async def test_the_claim_comes_before_the_content_address_is_taken(tmp_path: Path) -> None:
-    from cases.evidence.storage import FileStorage
+    from corps.storage import FileStorage
 
     store = FileStorage(tmp_path / "store")
     data = a_pdf()

@@ -14,10 +14,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.storage import FileStorage, key_for
 from cases.evidence.sweeps import sweep_storage
 from corps.app import create_app
 from corps.settings import Settings
+from corps.storage import FileStorage, key_for
 from tests.corps.cli_run import corps_env, run_corps
 from tests.factories import make_case, make_person, upload
 
@@ -108,7 +108,7 @@ async def test_object_storage_lists_what_the_sweep_needs() -> None:
     import pytest
 
     obstore_store = pytest.importorskip("obstore.store")
-    from cases.evidence.s3 import S3Storage
+    from corps.storage.s3 import S3Storage
 
     store = S3Storage(obstore_store.MemoryStore())
 

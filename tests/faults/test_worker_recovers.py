@@ -24,8 +24,8 @@ from cases.evidence.sweeps import requeue_unprocessed
 from corps.app import create_app
 from corps.jobs import HEARTBEAT_KEY, QUEUE_NAME, create_job_pool
 from corps.settings import Settings
-from geo.hotspot_cache import requeue_unfinished
-from geo.models import HotspotResult
+from maps.hotspot_cache import requeue_unfinished
+from maps.models import HotspotResult
 from tests.factories import make_case, make_person, photo_with_gps, upload
 from tests.faults.services import RedisServer
 from tests.live import live_worker

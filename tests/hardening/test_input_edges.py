@@ -16,7 +16,7 @@ from cases.filters import CaseFilters
 from corps.db import SessionDep
 from corps.pagination import encode_cursor
 from corps.settings import Settings
-from geo.hotspots import HotspotScope, hexagon_hotspots
+from maps.hotspots import HotspotScope, hexagon_hotspots
 from tests.factories import Person, make_case, make_person
 
 NUL = "a\u0000b"

@@ -17,10 +17,10 @@ import shapely
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from geo import layers
-from geo.layer_safety import lock_down_gdal
+from maps import layers
+from maps.layer_safety import lock_down_gdal
 from tests.factories import Person, make_person
-from tests.geo.test_layers import box, geojson, post_layer, write_layer
+from tests.maps.test_layers import box, geojson, post_layer, write_layer
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.dossiers.models import Dossier
 from cases.evidence.custody import append_custody_event
 from cases.evidence.jobs import process_evidence
-from cases.evidence.storage import Storage, storage_from_url
 from corps.settings import Settings
+from corps.storage import Storage, storage_from_url
 from tests.factories import make_case, make_person, photo_with_gps, upload
 
 LON, LAT = 36.785123, -1.285177  # inside the quarry of the default case body

@@ -22,8 +22,8 @@ import shapely
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cases.evidence.jobs import process_evidence
-from cases.evidence.storage import storage_from_url
 from corps.settings import Settings
+from corps.storage import storage_from_url
 from tests.factories import Person, make_case, make_org, make_person, photo_with_gps, upload
 from tests.privacy.read_paths import (
     Seen,

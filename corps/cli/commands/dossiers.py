@@ -87,9 +87,9 @@ def verify_dossier(
 def verify_audit() -> None:
     """Check the audit log's chain, and that every head anchored in storage is still there."""
     from cases.dossiers.anchors import audit_problems, read_anchors
-    from cases.evidence.storage import storage_from_url
     from corps.db import standalone_session
     from corps.settings import get_settings
+    from corps.storage import storage_from_url
 
     async def _check() -> tuple[list[str], list[dict[str, Any]]]:
         anchors = await read_anchors(storage_from_url(get_settings().storage_url))

@@ -29,9 +29,9 @@ def sweep_storage(
 
 
 async def _sweep(older_than_s: int) -> dict[str, object]:
-    from cases.evidence.storage import storage_from_url
     from cases.evidence.sweeps import sweep_storage as sweep
     from corps.db import make_engine, make_sessionmaker
+    from corps.storage import storage_from_url
 
     settings = load_settings()
     engine = make_engine(settings)

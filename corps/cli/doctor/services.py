@@ -88,7 +88,7 @@ async def _probe_chunks(payload: bytes) -> AsyncIterator[bytes]:
 
 async def check_storage(settings: Settings) -> list[Check]:
     """The evidence store takes a write, gives it back and lets it go."""
-    from cases.evidence.storage import storage_from_url
+    from corps.storage import storage_from_url
 
     store = storage_from_url(settings.storage_url)
     payload = b"corps doctor probe " + secrets.token_hex(16).encode()

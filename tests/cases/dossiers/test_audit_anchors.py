@@ -20,9 +20,9 @@ from cases.dossiers.anchors import (
     read_anchors,
     write_audit_anchor,
 )
-from cases.evidence.storage import FileStorage
 from corps.audit import append_audit, verify_audit_chain
 from corps.settings import Settings
+from corps.storage import FileStorage
 
 
 def verify_audit_cli(settings: Settings, storage: Path) -> subprocess.CompletedProcess[str]:

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cases.evidence.jobs import process_evidence, verify_locker
 from cases.evidence.models import Evidence
 from cases.evidence.service import verify_item
-from cases.evidence.storage import Storage, storage_from_url
 from corps.app import create_app
 from corps.audit import AuditEntry
 from corps.settings import Settings
+from corps.storage import Storage, storage_from_url
 from tests.factories import make_case, make_person, photo_with_gps, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cases.evidence.s3 import S3Storage
-from cases.evidence.storage import (
+from corps.storage import (
     HEAD_BYTES,
     BlobNotFound,
     BlobTooLarge,
@@ -24,6 +23,7 @@ from cases.evidence.storage import (
     parse_s3_url,
     storage_from_url,
 )
+from corps.storage.s3 import S3Storage
 
 MiB = 1 << 20
 

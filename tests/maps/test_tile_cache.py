@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.settings import Settings
-from geo.tile_cache import PREFIX, TOTAL, TileCache, tile_key
+from maps.tile_cache import PREFIX, TOTAL, TileCache, tile_key
 from tests.factories import make_case, make_person
-from tests.geo.test_tiles import get_tile, tile_of
+from tests.maps.test_tiles import get_tile, tile_of
 
 LON, LAT, Z = 36.81, -1.29, 13
 

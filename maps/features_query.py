@@ -13,8 +13,9 @@ from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from cases.filters import BBox, CaseFilters
+from cases.filters import CaseFilters
 from cases.models import SENSITIVITIES, STATUSES
+from cases.view import BBox
 from corps.errors import AppError
 from corps.pagination import MAX_OFFSET, in_utc
 

@@ -17,8 +17,8 @@ import pyogrio.raw
 import shapely
 
 from corps.errors import Unprocessable
-from geo.layer_safety import lock_down_gdal
-from geo.layer_upload import (
+from maps.layer_safety import lock_down_gdal
+from maps.layer_upload import (
     LayerFormat,
 )
 

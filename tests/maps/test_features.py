@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.app import create_app
 from corps.settings import Settings
-from geo import features
-from geo.layer_safety import GDAL_LOCKDOWN, lock_down_gdal
+from maps import features
+from maps.layer_safety import GDAL_LOCKDOWN, lock_down_gdal
 from tests.factories import Person, make_case, make_org, make_person
 from tests.live import live_server
 

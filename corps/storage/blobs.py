@@ -16,7 +16,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.evidence.storage import Storage
+from corps.storage.base import Storage
 
 log = logging.getLogger("corps.storage")
 _LOCK_ID = "hashtextextended('blob:' || :key, 0)"

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cases.evidence.storage import (
+from corps.storage.base import (
     TMP_PREFIX,
     BlobNotFound,
     Claim,

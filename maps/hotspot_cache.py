@@ -13,13 +13,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cases.changes import cases_fingerprint
 from cases.filters import CaseFilters
-from cases.models import Case
 from corps.audit import canonical_json
 from corps.auth.actor import Role
 from corps.jobs import CRON_JOBS, enqueue_after_commit, job, requeue
-from geo.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
-from geo.models import HotspotResult
+from maps.hotspots import HotspotScope, dbscan_clusters, hexagon_hotspots, points
+from maps.models import HotspotResult
 
 INLINE_MAX_CASES = 20_000  # above this the analysis runs in the worker, never in a request
 
@@ -69,14 +69,6 @@ def _filters_from(spec: dict[str, Any]) -> CaseFilters:
     if "updated_after" in values:
         values["updated_after"] = datetime.fromisoformat(values["updated_after"])
     return CaseFilters(**values)
-
-
-async def cases_fingerprint(session: AsyncSession) -> str:
-    """Changes whenever any case is created, changed or archived."""
-    latest, count = (
-        await session.execute(select(func.max(Case.updated_at), func.count()).select_from(Case))
-    ).one()
-    return f"{latest.isoformat() if latest else '-'}|{count}"
 
 
 async def analyse(

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from corps.settings import Settings
-from geo import hotspot_cache
+from maps import hotspot_cache
 from tests.factories import make_case, make_org, make_person
 
 

@@ -10,17 +10,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from corps.auth.actor import Actor, CurrentActor, Role, require_roles
 from corps.db import SessionDep
 from corps.pagination import MAX_OFFSET, Page, PageParams, page_params
-from geo.layers import (
+from maps.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
-    OverlapRead,
-    case_overlaps,
     create_layer,
     layer_features_geojson,
     list_layers,
     read_layer,
 )
-from geo.models import LAYER_KINDS
+from maps.models import LAYER_KINDS
+from maps.overlaps import OverlapRead, case_overlaps
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
 LayerManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]

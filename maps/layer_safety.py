@@ -16,7 +16,7 @@ from pathlib import Path
 import pyogrio
 
 from corps.errors import Unprocessable
-from geo.layer_upload import LayerFormat
+from maps.layer_upload import LayerFormat
 
 # Every HTTP(S) request GDAL might make goes to a proxy that is not there, and fails fast.
 NO_NETWORK_PROXY = "127.0.0.1:1"

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from cases.filters import CaseFilters, case_filters
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
-from geo.hotspot_cache import HotspotParams, hotspots
-from geo.hotspots import HotspotScope
+from maps.hotspot_cache import HotspotParams, hotspots
+from maps.hotspots import HotspotScope
 
 router = APIRouter(prefix="/api/v1", tags=["maps"])
 GEOJSON = "application/geo+json"

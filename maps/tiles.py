@@ -15,7 +15,7 @@ from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
 from geo.privacy import Level
-from geo.tile_cache import TileCache, tile_key
+from maps.tile_cache import TileCache, tile_key
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"

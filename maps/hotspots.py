@@ -1,9 +1,8 @@
 """Hotspot analysis in SQL: DBSCAN clusters in metres, equal-area hexagons and Getis-Ord Gi*.
 
-DBSCAN runs twice: a first pass in Web Mercator with a distance widened for the most poleward
-point (a superset of the true neighbours), then each candidate cluster again in an azimuthal
-equidistant projection centred on it, where the distance in metres is true to within a few
-metres. Hexagons are laid on EPSG:6933 (equal-area) so every cell covers the same ground.
+DBSCAN in metres is `geo.clustering.metric_dbscan`; this module feeds it the cases a viewer
+counts and draws the hulls. Hexagons are laid on EPSG:6933 (equal-area) so every cell covers
+the same ground.
 """
 
 from __future__ import annotations
@@ -13,15 +12,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.db import set_viewer
+from geo.clustering import metric_dbscan
 
 EQUAL_AREA_SRID = 6933
-MAX_LATITUDE = 85.0
 
 
 @dataclass(frozen=True)
@@ -66,57 +65,6 @@ def points(scope: HotspotScope, filters: CaseFilters) -> Any:
         .select_from(view)
         .where(*filters.clauses(view))
         .cte("pts")
-    )
-
-
-def metric_dbscan(
-    pts: Any, *, eps_m: float, min_points: int, max_lat: float, partition: Any = None
-) -> Any:
-    """CTE of pts (with `id` and `pt` columns) plus `candidate` and `sub`: cluster keys in metres.
-
-    Rows with a NULL `sub` are noise. `partition` (a column of pts) clusters each group apart.
-    """
-    eps_mercator = eps_m / math.cos(math.radians(min(max_lat, MAX_LATITUDE)))
-    groups = [partition] if partition is not None else []
-    first = select(
-        pts,
-        func.ST_ClusterDBSCAN(
-            func.ST_Transform(pts.c.pt, 3857), bindparam("eps_c", eps_mercator), min_points
-        )
-        .over(partition_by=groups or None, order_by=pts.c.id)
-        .label("first_pass"),
-    ).cte("first")
-    key = [first.c[partition.name]] if partition is not None else []
-    first_keyed = (
-        select(first, func.concat_ws(":", *key, first.c.first_pass).label("candidate"))
-        .where(first.c.first_pass.is_not(None))
-        .cte("first_keyed")
-    )
-    centres = (
-        select(
-            first_keyed.c.candidate, func.ST_Centroid(func.ST_Collect(first_keyed.c.pt)).label("c")
-        )
-        .group_by(first_keyed.c.candidate)
-        .cte("centres")
-    )
-    aeqd = func.concat(
-        "+proj=aeqd +lat_0=",
-        func.ST_Y(centres.c.c),
-        " +lon_0=",
-        func.ST_X(centres.c.c),
-        " +datum=WGS84 +units=m +no_defs",
-    )
-    return (
-        select(
-            first_keyed,
-            func.ST_ClusterDBSCAN(
-                func.ST_Transform(first_keyed.c.pt, aeqd), bindparam("eps_m", eps_m), min_points
-            )
-            .over(partition_by=first_keyed.c.candidate, order_by=first_keyed.c.id)
-            .label("sub"),
-        )
-        .join(centres, centres.c.candidate == first_keyed.c.candidate)
-        .cte("second")
     )
 
 

@@ -11,13 +11,11 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from geo.export_rows import ARRAY_SEPARATOR, PROPERTIES, Viewer, batches
+from geo.formats import ARRAY_SEPARATOR, PROPERTIES
 
 LAYERS = {2: ("cases", "MultiPolygon"), 1: ("cases_lines", "MultiLineString")}
 POINTS = ("cases_points", "MultiPoint")
@@ -89,14 +87,14 @@ def _write_batch(path: str, rows: list[Any], created: set[str]) -> None:
         created.add(layer)
 
 
-async def gpkg_stream(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[bytes]:
+async def gpkg_stream(batches: AsyncIterable[list[Any]]) -> AsyncIterator[bytes]:
     """A GeoPackage built batch by batch on disk by GDAL, then streamed."""
     handle, path = tempfile.mkstemp(suffix=".gpkg")
     os.close(handle)
     os.unlink(path)
     try:
         created: set[str] = set()
-        async for rows in batches(engine, stmt, viewer):
+        async for rows in batches:
             await asyncio.to_thread(_write_batch, path, rows, created)
         if not created:
             await asyncio.to_thread(

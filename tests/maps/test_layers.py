@@ -26,8 +26,8 @@ from cases.models import Case
 from corps.audit import AuditEntry
 from corps.errors import PayloadTooLarge
 from corps.settings import Settings
-from geo.layer_upload import receive_layer_file
-from geo.models import LayerFeature, LayerFeaturePart, ReferenceLayer
+from maps.layer_upload import receive_layer_file
+from maps.models import LayerFeature, LayerFeaturePart, ReferenceLayer
 from tests.factories import Person, make_case, make_person
 
 # Covers the demo quarry (lon 36.78-36.79, lat -1.29 - -1.28) with a margin of 0.005 degrees.

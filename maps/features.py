@@ -26,7 +26,7 @@ from cases.view import case_view
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.errors import PROBLEM_JSON, NotFound
-from geo.features_query import (
+from maps.features_query import (
     ItemsQuery,
     OgcRoute,
     items_query,

@@ -1,0 +1,1 @@
+"""Endpoints over cases: vector tiles, OGC API - Features, hotspots, reference layers, exports."""
