@@ -18,11 +18,14 @@ down_revision = "0090"
 branch_labels = None
 depends_on = None
 
+# Rounded to 9 decimals (cell centres are multiples of 0.025 degrees): an origin found by
+# stepping back a cell is off by a float ulp, and the centre must not tell which path it took.
 CENTRE = """
 CREATE OR REPLACE FUNCTION ej_cell_point(point geometry, size double precision)
 RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
-  SELECT ST_SetSRID(ST_MakePoint(ej_cell_origin(ST_X(point), size) + size / 2,
-                                 ej_cell_origin(ST_Y(point), size) + size / 2), 4326)
+  SELECT ST_SetSRID(ST_MakePoint(
+    round((ej_cell_origin(ST_X(point), size) + size / 2)::numeric, 9)::float8,
+    round((ej_cell_origin(ST_Y(point), size) + size / 2)::numeric, 9)::float8), 4326)
 $$
 """
 
