@@ -19,14 +19,14 @@ email, role, organization or active flag, and an org_admin may neither give nor 
 corps-level role: a trigger refuses it, whichever policy let the row through.
 
 Revision ID: 0090
-Revises: 0010
+Revises: 0086
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0090"
-down_revision = "0010"
+down_revision = "0086"
 branch_labels = None
 depends_on = None
 
