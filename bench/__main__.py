@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bench import dossier, lists, maps, upload, web
+from bench import audit, dossier, floor, lists, maps, upload, web
 from bench.common import BENCH_DATABASE_URL, RESULTS, Table, bench_settings
 from cases.seed import seed_cases
 from corps.auth.tokens import issue_token
@@ -62,6 +62,21 @@ async def main() -> None:
         "--maps", action="store_true", help="run only the map benchmarks (skips the others)"
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="run only the per-request floor and full-text search (API vs identical SQL)",
+    )
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="run only the audited-reads bench: 16 concurrent reads, audit on vs off",
+    )
+    parser.add_argument(
+        "--hotspots",
+        action="store_true",
+        help="run only the hotspot jobs of the map benchmarks (skips the others)",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=30, help="requests per tile / items page (maps)"
     )
     parser.add_argument(
@@ -71,8 +86,11 @@ async def main() -> None:
         help="seconds after which one hotspot analysis is stopped and reported as a lower bound",
     )
     args = parser.parse_args()
-    if args.maps:
+    if args.maps or args.hotspots:
         args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
+    if args.floor or args.audit:
+        args.skip_lists = args.skip_upload = args.skip_dossier = args.skip_web = True
+        args.skip_maps = True
     # The last 100k and 10k cases go in their own transactions: the hotspot subsets.
     for total in [args.cases] if args.skip_maps else maps.seed_steps(args.cases):
         coordinator_id, paralegal_id = await prepare(total)
@@ -83,8 +101,12 @@ async def main() -> None:
 
         coordinator, _ = issue_token(settings, uuid.UUID(coordinator_id))
         paralegal, _ = issue_token(settings, uuid.UUID(paralegal_id))
+        if args.floor:
+            await floor.run(settings, table, cases=args.cases)
         if not args.skip_lists:
             await lists.run(settings, coordinator, args.cases, table)
+        if args.audit or not args.skip_lists:
+            await audit.run(settings, coordinator, table, cases=args.cases)
         if not args.skip_upload:
             case_id = await _a_case_of(settings, paralegal)
             await upload.run(settings, paralegal, case_id, Path(tmp), table, args.upload_mb)
@@ -106,6 +128,7 @@ async def main() -> None:
                 cases=args.cases,
                 repeat=args.repeat,
                 hotspot_limit_s=args.hotspot_limit,
+                http=not args.hotspots,
             )
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")

@@ -14,6 +14,7 @@ from corps.settings import Settings
 BENCH_DATABASE_URL = os.environ.get(
     "EJ_BENCH_DATABASE_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_bench"
 )
+BENCH_REDIS_URL = os.environ.get("EJ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -22,7 +23,7 @@ def bench_settings(storage: Path) -> Settings:
     return Settings(
         env="test",
         database_url=BENCH_DATABASE_URL,
-        redis_url="redis://127.0.0.1:6379/3",
+        redis_url=BENCH_REDIS_URL,
         storage_url=f"file://{storage}",
         secret_key="bench-secret-key-that-is-long-enough-000000",  # noqa: S106 (local bench)
         max_upload_mb=1024,

@@ -94,8 +94,8 @@ async def _set_rls(engine: AsyncEngine, on: bool) -> None:
 
 DIRECT_APPEND = text(
     "INSERT INTO audit_log (at, actor_id, organization_id, action, object_type, object_id, "
-    "details, prev_hash, hash) VALUES (:at, :actor_id, :organization_id, :action, "
-    ":object_type, :object_id, CAST(:details AS jsonb), :prev_hash, :hash) RETURNING id"
+    "details, content_hash) VALUES (:at, :actor_id, :organization_id, :action, "
+    ":object_type, :object_id, CAST(:details AS jsonb), :content_hash) RETURNING id"
 )
 WITH_RLS_APPEND = corps.audit.APPEND
 DIRECT_SIGN_IN = text("SELECT * FROM users WHERE id = :user_id AND active")

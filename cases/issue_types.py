@@ -23,7 +23,8 @@ async def create(session: AsyncSession, actor: Actor, body: IssueTypeCreate) -> 
     """Add an issue type; an existing code is a 409."""
     if await session.get(IssueType, body.code):
         raise Conflict(f"The issue type {body.code!r} exists.")
-    issue_type = IssueType(code=body.code, label=body.label, active=True)
+    family = body.family or body.code  # alone, it still groups its own cases
+    issue_type = IssueType(code=body.code, label=body.label, active=True, family=family)
     session.add(issue_type)
     await session.flush()
     await append_audit(

@@ -20,23 +20,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from corps.db import Base, created_at_column, uuid_pk
-
-STATUSES = ("intake", "investigation", "action", "resolved", "closed", "dormant")
-SENSITIVITIES = ("normal", "sensitive", "high_risk")
-PRECISIONS = ("exact", "approximate", "area")
-ACTOR_KINDS = ("company", "government_agency", "other")
-EVENT_KINDS = ("note", "action", "remedy", "outcome", "deadline", "status_change")
-REMEDIES = (
-    "administrative_complaint",
-    "negotiation",
-    "mediation",
-    "litigation",
-    "media",
-    "protest",
-    "policy_advocacy",
+from cases.vocabularies import (
+    ISSUE_CODE_PATTERN,
+    CaseStatus,
+    EventKind,
+    LocationPrecision,
+    Outcome,
+    Remedy,
+    RespondentKind,
+    Sensitivity,
 )
-OUTCOMES = ("obtained", "partial", "denied", "pending")
+from corps.db import Base, created_at_column, uuid_pk
+from corps.vocabulary import check_in
 
 SEARCH_DOCUMENT = (
     "setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
@@ -52,18 +47,17 @@ WEB_MERCATOR_COPY = (
 )
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 class IssueType(Base):
     """An entry of the coordinator-managed issue-type vocabulary."""
 
     __tablename__ = "issue_types"
+    __table_args__ = (CheckConstraint(f"family ~ '{ISSUE_CODE_PATTERN}'", name="family_format"),)
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     label: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Issue types of one family are suggested together when their cases lie near each other.
+    family: Mapped[str] = mapped_column(String(40))
 
 
 class CountryName(Base):
@@ -80,9 +74,9 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(STATUSES)}", name="status_known"),
-        CheckConstraint(f"sensitivity IN {_in(SENSITIVITIES)}", name="sensitivity_known"),
-        CheckConstraint(f"location_precision IN {_in(PRECISIONS)}", name="precision_known"),
+        CheckConstraint(check_in("status", CaseStatus), name="status_known"),
+        CheckConstraint(check_in("sensitivity", Sensitivity), name="sensitivity_known"),
+        CheckConstraint(check_in("location_precision", LocationPrecision), name="precision_known"),
         CheckConstraint("ST_SRID(geometry) = 4326", name="geometry_srid"),
         Index("ix_cases_geometry", "geometry", postgresql_using="gist"),
         Index("ix_cases_geom_3857", "geom_3857", postgresql_using="gist"),
@@ -142,12 +136,12 @@ class ReferenceCounter(Base):
     last_number: Mapped[int]
 
 
-class ResponsibleActor(Base):
+class Respondent(Base):
     """A company, agency or other party named as respondent, shared across organizations."""
 
     __tablename__ = "actors"
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(ACTOR_KINDS)}", name="kind_known"),
+        CheckConstraint(check_in("kind", RespondentKind), name="kind_known"),
         Index(
             "ix_actors_normalized_name_trgm",
             "normalized_name",
@@ -185,9 +179,9 @@ class CaseEvent(Base):
 
     __tablename__ = "case_events"
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(EVENT_KINDS)}", name="kind_known"),
-        CheckConstraint(f"remedy IS NULL OR remedy IN {_in(REMEDIES)}", name="remedy_known"),
-        CheckConstraint(f"outcome IS NULL OR outcome IN {_in(OUTCOMES)}", name="outcome_known"),
+        CheckConstraint(check_in("kind", EventKind), name="kind_known"),
+        CheckConstraint(check_in("remedy", Remedy, nullable=True), name="remedy_known"),
+        CheckConstraint(check_in("outcome", Outcome, nullable=True), name="outcome_known"),
         Index("ix_case_events_case_order", "case_id", "occurred_on", "created_at", "id"),
     )
 

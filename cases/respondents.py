@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.models import CaseRespondent, ResponsibleActor
+from cases.models import CaseRespondent, Respondent
 
 # Legal-form words that say nothing about who the party is; folded at either end of a name.
 # fmt: off
@@ -62,27 +62,23 @@ def actor_key(name: str, kind: str, country: str) -> str:
 
 async def resolve_actors(
     session: AsyncSession, respondents: Sequence[tuple[str, str]], *, country: str
-) -> list[ResponsibleActor]:
+) -> list[Respondent]:
     """Find or create the shared actor for each (name, kind), in order."""
     if not respondents:
         return []
     wanted = {actor_key(name, kind, country): (name.strip(), kind) for name, kind in respondents}
     await session.execute(
-        insert(ResponsibleActor)
+        insert(Respondent)
         .values([{"name": n, "normalized_name": key, "kind": k} for key, (n, k) in wanted.items()])
         .on_conflict_do_nothing(index_elements=["normalized_name"])
     )
-    found = await session.scalars(
-        select(ResponsibleActor).where(ResponsibleActor.normalized_name.in_(wanted))
-    )
+    found = await session.scalars(select(Respondent).where(Respondent.normalized_name.in_(wanted)))
     by_key = {actor.normalized_name: actor for actor in found}
     merged = {a.merged_into for a in by_key.values() if a.merged_into}
     if merged:  # a confirmed merge redirects the name to the actor it was folded into
         targets = {
             a.id: a
-            for a in await session.scalars(
-                select(ResponsibleActor).where(ResponsibleActor.id.in_(merged))
-            )
+            for a in await session.scalars(select(Respondent).where(Respondent.id.in_(merged)))
         }
         by_key = {
             k: targets.get(a.merged_into, a) if a.merged_into else a for k, a in by_key.items()

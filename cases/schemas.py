@@ -4,36 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from cases.vocabularies import (
+    ISSUE_CODE_PATTERN,
+    RECORDED_EVENT_KINDS,
+    CaseStatus,
+    EventKind,
+    LocationPrecision,
+    Outcome,
+    Remedy,
+    RespondentKind,
+    Sensitivity,
+)
 from corps.organizations.schemas import CountryCode
 
-Status = Literal["intake", "investigation", "action", "resolved", "closed", "dormant"]
-Sensitivity = Literal["normal", "sensitive", "high_risk"]
-Precision = Literal["exact", "approximate", "area"]
-ActorKind = Literal["company", "government_agency", "other"]
-EventKind = Literal["note", "action", "remedy", "outcome", "deadline", "status_change"]
-Remedy = Literal[
-    "administrative_complaint",
-    "negotiation",
-    "mediation",
-    "litigation",
-    "media",
-    "protest",
-    "policy_advocacy",
-]
-Outcome = Literal["obtained", "partial", "denied", "pending"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
-IssueCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+IssueCode = Annotated[str, StringConstraints(pattern=ISSUE_CODE_PATTERN)]
 
 
 class RespondentIn(BaseModel):
@@ -42,14 +40,14 @@ class RespondentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
-    kind: ActorKind = "company"
+    kind: RespondentKind = RespondentKind.company
 
 
 class RespondentOut(BaseModel):
     """A respondent with the shared actor it resolved to."""
 
     name: str
-    kind: ActorKind
+    kind: RespondentKind
     actor_id: uuid.UUID
     actor_name: str
 
@@ -73,9 +71,9 @@ class _CaseFields(BaseModel):
     )
 
     summary: str = Field(default="", max_length=20_000)
-    status: Status = "intake"
-    sensitivity: Sensitivity = "normal"
-    location_precision: Precision = "exact"
+    status: CaseStatus = CaseStatus.intake
+    sensitivity: Sensitivity = Sensitivity.normal
+    location_precision: LocationPrecision = LocationPrecision.exact
     place_name: str | None = Field(default=None, max_length=300)
     people_affected: int | None = Field(default=None, ge=0, le=2_000_000_000)
     respondents: list[RespondentIn] = Field(default_factory=list, max_length=50)
@@ -115,10 +113,10 @@ class CaseUpdate(BaseModel):
     )
     summary: str | None = Field(default=None, max_length=20_000)
     issue_types: list[IssueCode] | None = Field(default=None, min_length=1, max_length=10)
-    status: Status | None = None
+    status: CaseStatus | None = None
     sensitivity: Sensitivity | None = None
     geometry: dict[str, Any] | None = None
-    location_precision: Precision | None = None
+    location_precision: LocationPrecision | None = None
     place_name: str | None = Field(default=None, max_length=300)
     country: CountryCode | None = None
     people_affected: int | None = Field(default=None, ge=0, le=2_000_000_000)
@@ -159,14 +157,14 @@ class CaseRead(BaseModel):
     public_title: str | None = None
     summary: str = Field(description="Empty where the case is shown generalized.")
     issue_types: list[str]
-    status: Status
+    status: CaseStatus
     sensitivity: Sensitivity
     geometry: dict[str, Any]
     generalized: bool
     geometry_repaired: bool
     area_m2: float | None
     centroid: dict[str, Any]
-    location_precision: Precision
+    location_precision: LocationPrecision
     place_name: str | None
     country: str
     people_affected: int | None
@@ -177,12 +175,25 @@ class CaseRead(BaseModel):
     updated_at: datetime
 
 
+def _recorded(kind: EventKind) -> EventKind:
+    if kind not in RECORDED_EVENT_KINDS:
+        raise ValueError("status changes are made with PATCH of the case")
+    return kind
+
+
+RecordedEventKind = Annotated[
+    EventKind,
+    AfterValidator(_recorded),
+    WithJsonSchema({"type": "string", "enum": [k.value for k in RECORDED_EVENT_KINDS]}),
+]
+
+
 class EventCreate(BaseModel):
     """A timeline entry; status changes are made with PATCH, not here."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["note", "action", "remedy", "outcome", "deadline"]
+    kind: RecordedEventKind
     occurred_on: date
     description: str = Field(default="", max_length=20_000)
     remedy: Remedy | None = None
@@ -220,6 +231,12 @@ class EventRead(BaseModel):
     created_at: datetime
 
 
+FAMILY_NOTE = (
+    "Cases of issue types of one family (water, land, extractives…) that lie near each other "
+    "are suggested together for collective advocacy."
+)
+
+
 class IssueTypeRead(BaseModel):
     """An issue type of the vocabulary."""
 
@@ -228,6 +245,7 @@ class IssueTypeRead(BaseModel):
     code: str
     label: str
     active: bool
+    family: str = Field(description=FAMILY_NOTE)
 
 
 class IssueTypeCreate(BaseModel):
@@ -237,3 +255,4 @@ class IssueTypeCreate(BaseModel):
 
     code: IssueCode
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+    family: IssueCode | None = Field(default=None, description=FAMILY_NOTE + " Default: the code.")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import Case, CaseEvent, CaseRespondent
 from cases.respondents import normalize_name, resolve_actors
+from cases.vocabularies import CaseStatus, Sensitivity
 from corps.demo_data import COUNTRIES, DemoCountry
 from corps.organizations.models import Organization
 
@@ -90,10 +91,10 @@ PLACES = [
     "Red Earth",
     "Palm Bay",
 ]
-STATUSES = (
-    ["intake"] * 4 + ["investigation"] * 3 + ["action"] * 3 + ["resolved", "closed", "dormant"]
-)
-SENSITIVITY = ["normal"] * 7 + ["sensitive"] * 2 + ["high_risk"]
+# Weights: most demo cases are open, as in a young corps.
+STATUSES = [CaseStatus.intake] * 4 + [CaseStatus.investigation] * 3 + [CaseStatus.action] * 3
+STATUSES += [CaseStatus.resolved, CaseStatus.closed, CaseStatus.dormant]
+SENSITIVITY = [Sensitivity.normal] * 7 + [Sensitivity.sensitive] * 2 + [Sensitivity.high_risk]
 
 
 def _sites(country: DemoCountry) -> list[tuple[float, float]]:

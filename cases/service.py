@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from geoalchemy2 import WKTElement
-from sqlalchemy import func, select, text
+from sqlalchemy import DateTime, Integer, Select, Uuid, any_, bindparam, func, select, text, tuple_
 from sqlalchemy import update as update_stmt
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.advocacy.jobs import suggest_soon
 from cases.filters import CaseFilters
 from cases.models import Case, IssueType
 from cases.projection import case_rows
@@ -20,12 +21,14 @@ from cases.respondents import set_case_respondents
 from cases.schemas import CaseCreate, CaseRead, CaseUpdate
 from cases.timeline import check_transition, status_event
 from cases.view import case_view
-from cases.visibility import CASE_WRITERS, can_edit, editable_case
+from cases.visibility import can_edit, editable_case
 from corps.audit import append_audit, canonical_json
 from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from corps.auth.policy import records_cases
+from corps.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
 from corps.organizations.models import Organization
-from corps.pagination import Page, PageParams, keyset_page
+from corps.pagination import Page, PageParams, encode_cursor, read_cursor
+from corps.statements import built_once
 from geo.geometry import to_ewkt
 from geo.geometry_work import check_geometry_bounded
 
@@ -70,14 +73,18 @@ async def _next_reference(session: AsyncSession, organization: Organization) -> 
 
 
 def _check_writer(actor: Actor) -> None:
-    if actor.role not in CASE_WRITERS:
-        raise Forbidden("Recording cases needs the paralegal, org_admin or admin role.")
+    records_cases.require(actor)
+
+
+def _read_statement() -> Select[Any]:
+    view = case_view()
+    return case_rows(view).where(view.c.id == bindparam("case_id", type_=Uuid, required=True))
 
 
 async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:
     """One case as the actor may see it; 404 when it is not theirs to see."""
-    view = case_view()
-    row = (await session.execute(case_rows(view).where(view.c.id == case_id))).one_or_none()
+    statement = built_once("case-read", _read_statement)
+    row = (await session.execute(statement, {"case_id": case_id})).one_or_none()
     if row is None:
         raise NotFound("No such case.")
     if audit:
@@ -148,6 +155,7 @@ async def create(
         object_id=case.id,
         details={"reference": case.reference, "repaired": checked.repaired},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False), True
 
 
@@ -224,6 +232,7 @@ async def update(
         object_id=case.id,
         details={"fields": sorted(body.model_fields_set), "version": case.version},
     )
+    suggest_soon(session)
     return await read(session, actor, case.id, audit=False)
 
 
@@ -246,6 +255,7 @@ async def archive(
         object_id=case.id,
         details={"reference": case.reference},
     )
+    suggest_soon(session)
 
 
 async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
@@ -253,18 +263,63 @@ async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
     await session.execute(update_stmt(Case).where(Case.id == case_id).values(updated_at=func.now()))
 
 
+# At most this many search matches are read by id; a word matching more is common enough that
+# walking the cases newest first finds a page of matches soon (ej_search_ids answers NULL).
+SEARCH_BY_ID_CAP = 1000
+SEARCH_IDS = text(
+    "SELECT ej_search_ids('internal', websearch_to_tsquery('simple', :q), :cap)"
+).columns(ids=ARRAY(Uuid))
+
+
+def _page_statement(
+    filters: CaseFilters, *, syncing: bool, after: bool, among: bool = False
+) -> Select[Any]:
+    """The page's SELECT for every request of the same filter shape; values are parameters."""
+    view = filters.view(bound=False)
+    stmt = case_rows(view).where(*filters.clauses(view, bound=False))
+    if among:  # the ids of the search's matches (see list_page)
+        stmt = stmt.where(view.c.id == any_(bindparam("among", type_=ARRAY(Uuid), required=True)))
+    key = (view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id)
+    if after:
+        cursor = tuple_(
+            bindparam("after_at", type_=DateTime(timezone=True), required=True),
+            bindparam("after_id", type_=Uuid, required=True),
+        )
+        stmt = stmt.where(tuple_(*key) > cursor if syncing else tuple_(*key) < cursor)
+    order = [k.asc() if syncing else k.desc() for k in key]
+    return stmt.order_by(*order).limit(bindparam("page_limit", type_=Integer, required=True))
+
+
 async def list_page(
     session: AsyncSession, actor: Actor, filters: CaseFilters, page: PageParams
 ) -> Page[CaseRead]:
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
-    view = filters.view()
     syncing = filters.updated_after is not None
-    return await keyset_page(
-        session,
-        case_rows(view).where(*filters.clauses(view)),
-        page,
-        key=(view.c.updated_at, view.c.id) if syncing else (view.c.created_at, view.c.id),
-        parsers=(datetime.fromisoformat, uuid.UUID),
-        descending=not syncing,
-        item=lambda row: CaseRead.model_validate(dict(row._mapping)),
+    params = filters.params() | {"page_limit": page.limit + 1}
+    among = False
+    if filters.q:
+        # Row level security keeps the search indexes from the case view's plan (see migration
+        # 0083); ej_search_ids finds the viewer's matches through them, and the page then reads
+        # those cases by id. A common word is left to the view alone.
+        ids = await session.scalar(SEARCH_IDS, {"q": filters.q, "cap": SEARCH_BY_ID_CAP})
+        if ids is not None and not ids:
+            return Page(items=[])  # nothing the viewer may read matches
+        if ids is not None and len(ids) <= SEARCH_BY_ID_CAP:
+            among, params["among"] = True, ids
+    statement = built_once(
+        ("case-page", filters.shape(), syncing, bool(page.after), among),
+        lambda: _page_statement(filters, syncing=syncing, after=bool(page.after), among=among),
     )
+    if page.after:
+        params["after_at"], params["after_id"] = read_cursor(
+            page.after, datetime.fromisoformat, uuid.UUID
+        )
+    rows = (await session.execute(statement, params)).all()
+    items = [CaseRead.model_validate(dict(row._mapping)) for row in rows[: page.limit]]
+    cursor = None
+    if len(rows) > page.limit:
+        last = items[-1]
+        cursor = encode_cursor(
+            [(last.updated_at if syncing else last.created_at).isoformat(), str(last.id)]
+        )
+    return Page(items=items, next_cursor=cursor)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     null,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from geo.privacy import Level
@@ -64,10 +65,13 @@ VIEW_COLUMNS = (
 )
 
 
-def bbox_geometry(bbox: BBox) -> Any:
-    """The box as a geometry; one that crosses the antimeridian is two boxes."""
+def bbox_geometry(bbox: BBox | tuple[Any, Any, Any, Any], *, crosses: bool | None = None) -> Any:
+    """The box as a geometry; one that crosses the antimeridian is two boxes.
+
+    The corners may be bind parameters; then `crosses` says which of the two shapes to build.
+    """
     minx, miny, maxx, maxy = bbox
-    if minx <= maxx:
+    if not (minx > maxx if crosses is None else crosses):
         return func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
     return func.ST_Collect(
         func.ST_MakeEnvelope(minx, miny, 180.0, maxy, 4326),
@@ -79,20 +83,23 @@ def case_view(
     level: Level = Level.internal,
     *,
     bbox: BBox | Any | None = None,
-    q: str | None = None,
+    q: str | ColumnElement[Any] | None = None,
     name: str = "v",
 ) -> TableValuedAlias:
     """The cases the viewer may read, as shown at `level`, within `bbox` and matching `q`.
 
     `bbox` and `q` are arguments, not WHERE clauses, so the function can narrow through the
-    true geometry's and the search document's indexes while matching only what it shows.
+    true geometry's and the search documents' indexes while matching only what it shows. `q`
+    is the text of a web search, or a bind parameter holding one.
     """
     area: Any = null()
     if isinstance(bbox, tuple):
         area = bbox_geometry(bbox)
     elif bbox is not None:
         area = bbox
-    query: Any = func.websearch_to_tsquery("simple", q) if q else null()
+    query: Any = null()
+    if q is not None and not (isinstance(q, str) and not q):
+        query = func.websearch_to_tsquery("simple", q)
     return func.ej_cases(literal(level.value, Text), area, query).table_valued(
         *VIEW_COLUMNS, name=name
     )

@@ -11,9 +11,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cases.models import Case
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_corps_wide, reads_own_organization, records_cases
 from corps.errors import Forbidden, NotFound
 
-CASE_WRITERS = frozenset({Role.paralegal, Role.org_admin, Role.admin})
 # Campaign membership (cases/advocacy/models.py owns the table), named by SQL: advocacy builds
 # on this module, so this module must not import advocacy.
 CAMPAIGN_CASES = table("campaign_cases", column("case_id"))
@@ -22,9 +22,9 @@ CAMPAIGN_CASES = table("campaign_cases", column("case_id"))
 def case_visibility(actor: Actor, case: Any = Case) -> ColumnElement[bool]:
     """The WHERE clause that limits `case` rows to what the actor may read (archived: none)."""
     live = case.archived_at.is_(None)
-    if actor.role in (Role.admin, Role.coordinator):
+    if reads_corps_wide(actor):
         return live & true()
-    if actor.role in (Role.paralegal, Role.org_admin):
+    if reads_own_organization(actor):
         return live & (case.organization_id == actor.organization_id)
     if actor.role == Role.campaigner:
         # An alias, so that inside a query joining campaign_cases (a campaign's own page)
@@ -44,7 +44,7 @@ def can_edit(actor: Actor, case: Case) -> bool:
     """Whether the actor may change a case it can already read."""
     if actor.role == Role.admin:
         return True
-    return actor.role in CASE_WRITERS and case.organization_id == actor.organization_id
+    return records_cases(actor) and case.organization_id == actor.organization_id
 
 
 async def readable_case(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> Case:

@@ -16,6 +16,7 @@ from cases.advocacy import api as advocacy_api
 from cases.dossiers import api as dossiers_api
 from cases.evidence import api as evidence_api
 from corps import health
+from corps.audit_seal import AuditSealer
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.errors import install_problem_handlers
 from corps.logs import RequestLog
@@ -27,7 +28,7 @@ from corps.outages import install_outage_handlers
 from corps.request_guard import RequestGuard
 from corps.settings import Settings, get_settings
 from corps.storage import storage_from_url
-from corps.web import install_web_app, security_headers
+from corps.web import SecurityHeaders, install_web_app
 from geo.geometry_work import GeometryLimits
 from geo.geometry_work import configure as configure_geometry_limits
 from maps import export, features, hotspots_api, layers_api, tiles
@@ -63,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        if settings.bench_unaudited_reads:
+            logging.getLogger("corps.audit").warning(
+                "EJ_BENCH_UNAUDITED_READS is on: single-case reads are NOT audited (bench only)"
+            )
         configure_geometry_limits(
             GeometryLimits(
                 inline_vertices=settings.geometry_inline_vertices,
@@ -74,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.audit_sealer = AuditSealer(app.state.sessionmaker)
+        app.state.audit_sealer.start()
         await check_service_role_quietly(app.state.engine, settings)
         app.state.storage = storage_from_url(settings.storage_url)
         app.state.arq = ArqRedis.from_url(
@@ -82,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.audit_sealer.stop()
             await app.state.arq.aclose()
             await app.state.engine.dispose()
 
@@ -97,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_outage_handlers(app)
     app.add_middleware(RequestGuard, settings=settings)
 
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)  # outermost of ours: one log line per request
 
     for router in _routers():

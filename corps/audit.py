@@ -1,4 +1,8 @@
-"""Append-only, hash-chained audit log: who did what to which object, and when."""
+"""Append-only, hash-chained audit log: who did what to which object, and when.
+
+Appending takes no lock: each row is inserted with its own content hash and chained later,
+in order, by the sealer (corps.audit_seal). Audited transactions never wait for each other.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Identity, String, select, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -17,7 +21,6 @@ from corps.db import Base
 from corps.viewer import ActorLike, viewer_of
 
 GENESIS_HASH = "0" * 64
-AUDIT_LOCK_KEY = 7_301_001  # pg_advisory_xact_lock key that serializes appends
 
 
 class AuditEntry(Base):
@@ -33,13 +36,28 @@ class AuditEntry(Base):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(80), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # SHA-256 of the row's own content, written with it (no other row needed, so no lock);
+    # NULL only on rows written before sealing existed, which were chained as they were.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # The table also has `txid` (xid8, the inserting transaction), read only by the sealer.
+
+
+class AuditSeal(Base):
+    """One link of the chain: the entry sealed at position `seq`, after `prev_hash`."""
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_log.id"), unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sealed_at: Mapped[datetime]
+    # xmin_floor (xid8) is read only by the sealer, in SQL.
 
 
 APPEND = text(
     "SELECT ej_audit_append(:at, :actor_id, :organization_id, :action, :object_type, "
-    ":object_id, CAST(:details AS jsonb), :prev_hash, :hash)"
+    ":object_id, CAST(:details AS jsonb), :content_hash)"
 )
 
 
@@ -53,7 +71,13 @@ def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical_json(payload)).hexdigest()
 
 
-def _payload(entry: AuditEntry) -> dict[str, Any]:
+def content_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 over one entry's canonical payload, alone."""
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def payload(entry: AuditEntry) -> dict[str, Any]:
+    """What the hashes cover: every column of the entry but its id and hashes."""
     return {
         "at": entry.at.astimezone(UTC).isoformat(),
         "actor_id": str(entry.actor_id) if entry.actor_id else None,
@@ -74,10 +98,8 @@ async def append_audit(
     object_id: object | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain; serialized so the chain never forks."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-    # Through definer functions: every viewer appends, but only admins read the log back.
-    prev = await session.scalar(text("SELECT hash FROM ej_audit_head()"))
+    """Append one entry, without a lock; the sealer chains it once its transaction commits."""
+    # Through a definer function: every viewer appends, but only admins read the log back.
     viewer = viewer_of(session)
     if viewer is not None and viewer.is_system:
         details = {**(details or {}), "system_viewer": viewer.label()}
@@ -89,10 +111,8 @@ async def append_audit(
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         details=orjson.loads(canonical_json(details or {})),
-        prev_hash=prev or GENESIS_HASH,
-        hash="",
     )
-    entry.hash = chain_hash(entry.prev_hash, _payload(entry))
+    entry.content_hash = content_hash(payload(entry))
     entry.id = await session.scalar(
         APPEND,
         {
@@ -103,34 +123,9 @@ async def append_audit(
             "object_type": entry.object_type,
             "object_id": entry.object_id,
             "details": orjson.dumps(entry.details).decode(),
-            "prev_hash": entry.prev_hash,
-            "hash": entry.hash,
+            "content_hash": entry.content_hash,
         },
     )
+    # After the session commits, corps.db wakes this process's sealer (corps.audit_seal).
+    session.info["audited"] = True
     return entry
-
-
-async def verify_audit_chain(session: AsyncSession, *, batch: int = 5000) -> list[str]:
-    """Walk the whole chain and describe every broken link or edited row."""
-    problems: list[str] = []
-    expected_prev = GENESIS_HASH
-    last_id = 0
-    while True:
-        rows = (
-            await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.id > last_id)
-                .order_by(AuditEntry.id)
-                .limit(batch)
-                .execution_options(populate_existing=True)
-            )
-        ).all()
-        if not rows:
-            return problems
-        for entry in rows:
-            if entry.prev_hash != expected_prev:
-                problems.append(f"audit row {entry.id}: previous hash does not match row before")
-            if chain_hash(entry.prev_hash, _payload(entry)) != entry.hash:
-                problems.append(f"audit row {entry.id}: content does not match its hash")
-            expected_prev = entry.hash
-            last_id = entry.id

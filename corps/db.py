@@ -78,9 +78,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             await run_rollback_hooks(session)
+            _wake_audit_sealer(request, session)  # sign-in commits its entry, then raises
             raise
         session.info.pop("on_rollback", None)
+    _wake_audit_sealer(request, session)
     await flush_pending_jobs(session, request.app.state.arq)
+
+
+def _wake_audit_sealer(request: Request, session: AsyncSession) -> None:
+    """Chain the audit entries this request committed, off the request's path."""
+    if session.info.pop("audited", False):
+        sealer = getattr(request.app.state, "audit_sealer", None)
+        if sealer is not None:
+            sealer.wake()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,11 +1,11 @@
 """Imports every ORM model so Alembic and the worker see the whole schema."""
 
 from cases.advocacy.models import (
-    ActorAlias,
     Campaign,
     CampaignCase,
     CaseFlag,
     MergeCandidate,
+    RespondentAlias,
     Suggestion,
 )
 from cases.dossiers.models import Dossier
@@ -16,9 +16,9 @@ from cases.models import (
     CaseRespondent,
     IssueType,
     ReferenceCounter,
-    ResponsibleActor,
+    Respondent,
 )
-from corps.audit import AuditEntry
+from corps.audit import AuditEntry, AuditSeal
 from corps.db import Base
 from corps.members.models import User
 from corps.organizations.models import Organization
@@ -26,8 +26,8 @@ from maps.models import HotspotResult, LayerFeature, LayerFeaturePart, Reference
 
 metadata = Base.metadata
 __all__ = [
-    "ActorAlias",
     "AuditEntry",
+    "AuditSeal",
     "Campaign",
     "CampaignCase",
     "Case",
@@ -45,7 +45,8 @@ __all__ = [
     "Organization",
     "ReferenceCounter",
     "ReferenceLayer",
-    "ResponsibleActor",
+    "Respondent",
+    "RespondentAlias",
     "Suggestion",
     "User",
     "metadata",

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     geometry_cpu_s: int = Field(default=10, ge=1)
     geometry_timeout_s: float = Field(default=15.0, gt=0)
     geometry_processes: int = Field(default=2, ge=1)
+    # Benchmarks only (bench/audit.py's baseline): single-case reads write no audit entry.
+    # Refused when EJ_ENV=prod, and logged loudly at start-up anywhere else.
+    bench_unaudited_reads: bool = False
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
@@ -68,6 +71,10 @@ class Settings(BaseSettings):
                 "EJ_SECRET_KEY must be set to a random value of at least 32 characters "
                 "when EJ_ENV=prod (for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
+            )
+        if self.env == "prod" and self.bench_unaudited_reads:
+            raise ValueError(
+                "EJ_BENCH_UNAUDITED_READS is for benchmarks only: production audits every read"
             )
         return self
 

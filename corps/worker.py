@@ -30,7 +30,7 @@ from arq.worker import func as arq_func
 from cases.advocacy import jobs as advocacy_jobs
 from cases.dossiers import jobs as dossier_jobs
 from cases.evidence import jobs as evidence_jobs
-from corps import models_registry
+from corps import audit_seal, models_registry
 from corps.db import check_service_role_quietly, make_engine, make_sessionmaker
 from corps.jobs import CRON_JOBS, JOBS, QUEUE_NAME, JobFunc, heartbeat, redis_settings, with_viewer
 from corps.logs import logged_job
@@ -44,7 +44,14 @@ BACKOFF_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0
 # Importing these registers their jobs (and the models registry, the whole schema); the API
 # imports this module too, so enqueue_after_commit knows every job name.
-JOB_MODULES = (models_registry, evidence_jobs, hotspot_cache, advocacy_jobs, dossier_jobs)
+JOB_MODULES = (
+    models_registry,
+    audit_seal,
+    evidence_jobs,
+    hotspot_cache,
+    advocacy_jobs,
+    dossier_jobs,
+)
 
 
 async def _startup(ctx: dict[str, Any]) -> None:

@@ -34,5 +34,5 @@ def generalized_geometry(geometry: Any, centroid: Any, size: Any) -> ColumnEleme
 
 
 def generalized_centroid(centroid: Any, size: Any) -> ColumnElement[Any]:
-    """The centroid when size is NULL, else its cell centre (or a quarter point if equal)."""
+    """The centroid when size is NULL, else its cell's centre (the same for every case in it)."""
     return case((size.is_(None), centroid), else_=func.ej_cell_point(centroid, size))

@@ -215,7 +215,7 @@ async def conformance(actor: CurrentActor) -> dict[str, Any]:
 
 
 @router.get("/collections", summary="Feature collections")
-async def collections(request: Request, session: SessionDep, actor: CurrentActor) -> object:
+async def collections(request: Request, session: SessionDep, actor: CurrentActor) -> dict[str, Any]:
     """The one collection, `cases`, with the extent of what the viewer may see."""
     collection = _collection(request, await collection_extent(session))
     return {
@@ -225,7 +225,9 @@ async def collections(request: Request, session: SessionDep, actor: CurrentActor
 
 
 @router.get(f"/collections/{COLLECTION_ID}", summary="The cases collection")
-async def cases_collection(request: Request, session: SessionDep, actor: CurrentActor) -> object:
+async def cases_collection(
+    request: Request, session: SessionDep, actor: CurrentActor
+) -> dict[str, Any]:
     """The `cases` collection with the extent of what the viewer may see."""
     return _collection(request, await collection_extent(session))
 

@@ -14,10 +14,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from cases.filters import CaseFilters
-from cases.models import SENSITIVITIES, STATUSES
 from cases.view import BBox
+from cases.vocabularies import CaseStatus, Sensitivity
 from corps.errors import AppError
 from corps.pagination import MAX_OFFSET, in_utc
+from corps.vocabulary import query_pattern
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -105,7 +106,7 @@ class ItemsQuery:
     filters: CaseFilters
 
 
-def items_query(
+async def items_query(
     limit: Annotated[
         int,
         Query(
@@ -130,10 +131,10 @@ def items_query(
         ),
     ] = None,
     issue_type: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[str | None, Query(pattern=f"^({'|'.join(STATUSES)})$")] = None,
+    status: Annotated[str | None, Query(pattern=query_pattern(CaseStatus))] = None,
     organization_id: uuid.UUID | None = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    sensitivity: Annotated[str | None, Query(pattern=f"^({'|'.join(SENSITIVITIES)})$")] = None,
+    sensitivity: Annotated[str | None, Query(pattern=query_pattern(Sensitivity))] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
 ) -> ItemsQuery:
     """Read the items parameters; limit is clamped to the maximum, not refused."""

@@ -1,8 +1,9 @@
-"""Hotspot analysis in SQL: DBSCAN clusters in metres, equal-area hexagons and Getis-Ord Gi*.
+"""Hotspot analysis: DBSCAN clusters in metres, equal-area hexagons and Getis-Ord Gi*.
 
-DBSCAN in metres is `geo.clustering.metric_dbscan`; this module feeds it the cases a viewer
-counts and draws the hulls. Hexagons are laid on EPSG:6933 (equal-area) so every cell covers
-the same ground.
+Hotspot DBSCAN reads the counted cases in one streaming select and clusters them with
+geo.clustering's exact haversine DBSCAN (a million cases in seconds, where ST_ClusterDBSCAN
+took minutes); the hulls' areas and GeoJSON come from PostGIS. Hexagons are laid on EPSG:6933
+(equal-area) so every cell covers the same ground.
 """
 
 from __future__ import annotations
@@ -12,15 +13,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+import numpy as np
+import orjson
+import shapely
+from numpy.typing import NDArray
+from sqlalchemy import LargeBinary, bindparam, case, func, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_own_organization
 from corps.db import set_viewer
-from geo.clustering import metric_dbscan
+from geo.clustering import dbscan
 
 EQUAL_AREA_SRID = 6933
+STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class HotspotScope:
     @property
     def counts_only(self) -> bool:
         """Paralegals see clusters as counts, never as topics or countries."""
-        return self.role in (Role.paralegal, Role.org_admin)
+        return reads_own_organization(self.role)
 
     async def view_as(self, session: AsyncSession) -> None:
         """Make this scope the viewer of the transaction (the worker computes for a scope)."""
@@ -76,51 +84,114 @@ async def dbscan_clusters(
     distance_km: float,
     min_cases: int,
 ) -> list[dict[str, Any]]:
-    """DBSCAN clusters of cases within distance_km of each other, as GeoJSON features."""
+    """DBSCAN clusters of cases within distance_km of each other (haversine), as GeoJSON features.
+
+    One streaming select reads each counted case's point as the viewer is shown it; the
+    clustering itself is geo.clustering's exact grid DBSCAN, ties broken in case-id order as
+    PostGIS's ST_ClusterDBSCAN(... ORDER BY id) breaks them.
+    """
     await scope.view_as(session)
-    pts = points(scope, filters)
-    max_lat = await session.scalar(select(func.max(func.abs(func.ST_Y(pts.c.pt)))))
-    if max_lat is None:
-        return []
+    cases = await _case_points(session, points(scope, filters))
     eps_m = distance_km * 1000
-    second = metric_dbscan(pts, eps_m=eps_m, min_points=min_cases, max_lat=float(max_lat))
-    hull = func.ST_ConvexHull(func.ST_Collect(second.c.pt))
-    rows = (
-        await session.execute(
-            select(
-                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(_polygon(hull, eps_m / 4)), 7).label(
-                    "geometry"
-                ),
-                func.count().label("case_count"),
-                func.count(func.distinct(second.c.organization_id)).label("organization_count"),
-                func.string_agg(second.c.issue_types, ",").label("issue_types"),
-                func.array_agg(func.distinct(second.c.country)).label("countries"),
-            )
-            .where(second.c.sub.is_not(None))
-            .group_by(second.c.candidate, second.c.sub)
-            .order_by(func.count().desc())
+    found = dbscan(cases.lon, cases.lat, eps_m=eps_m, min_points=min_cases)
+    member = np.flatnonzero(found.labels >= 0)
+    if not len(member):
+        return []
+    member = member[np.argsort(found.labels[member], kind="stable")]
+    label = found.labels[member]
+    case_count = np.bincount(label)
+    hulls = shapely.convex_hull(
+        shapely.from_ragged_array(
+            shapely.GeometryType.MULTIPOINT,
+            np.column_stack((cases.lon[member], cases.lat[member])),
+            (np.concatenate(([0], np.cumsum(case_count))),),
+        )
+    )
+    shapes = (
+        await session.scalars(
+            _polygons_statement(), {"hulls": shapely.to_wkb(hulls).tolist(), "buffer_m": eps_m / 4}
         )
     ).all()
-    return [_cluster_feature(row, scope) for row in rows]
+    # The distinct (organization, country, issue types) groups of each cluster's cases.
+    pairs = np.unique(label * len(cases.groups) + cases.group[member])
+    bounds = np.searchsorted(pairs // len(cases.groups), np.arange(len(case_count) + 1))
+    features = []
+    for k in np.lexsort((np.arange(len(case_count)), -case_count)):
+        seen = [cases.groups[g % len(cases.groups)] for g in pairs[bounds[k] : bounds[k + 1]]]
+        properties: dict[str, Any] = {
+            "case_count": int(case_count[k]),
+            "organization_count": len({organization for organization, _, _ in seen}),
+        }
+        if not scope.counts_only:
+            kinds = {kind for _, _, kinds in seen for kind in kinds.split(",") if kind}
+            properties["issue_types"] = sorted(kinds)
+            properties["countries"] = sorted({country for _, country, _ in seen if country})
+        features.append(
+            {"type": "Feature", "geometry": orjson.loads(shapes[k]), "properties": properties}
+        )
+    return features
 
 
-def _polygon(geometry: Any, buffer_m: float) -> Any:
+@dataclass(frozen=True)
+class _CasePoints:
+    """The counted cases in case-id order: where each is shown, and its group."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    group: NDArray[np.int64]  # index into groups
+    groups: list[tuple[Any, str, str]]  # organization id, country, issue types (comma-joined)
+
+
+PACKED_CASE = np.dtype([("id", ">u8", 2), ("lon", ">f8"), ("lat", ">f8")])
+
+
+async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
+    """Stream the counted cases' points, grouped by what a cluster reports of them.
+
+    Each row is one (organization, country, issue types) with its cases packed as binary
+    (uuid_send and float8send: 16 + 8 + 8 bytes, big-endian), so a million cases cross as
+    a few thousand rows and numpy decodes them without a Python object per case.
+    """
+    packed = (
+        func.uuid_send(pts.c.id)
+        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
+        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
+    )
+    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
+    statement = (
+        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
+        .where(func.ST_X(pts.c.pt).is_not(None))
+        .group_by(*keys)
+    )
+    groups: list[tuple[Any, str, str]] = []
+    parts = [np.zeros(0, dtype=PACKED_CASE)]
+    result = await session.stream(statement.execution_options(yield_per=STREAM_GROUPS))
+    async for organization, country, issue_types, blob in result:
+        groups.append((organization, country or "", issue_types or ""))
+        parts.append(np.frombuffer(blob, dtype=PACKED_CASE))
+    cases = np.concatenate(parts)
+    group = np.repeat(np.arange(len(groups)), [len(part) for part in parts[1:]])
+    order = np.lexsort((cases["id"][:, 1], cases["id"][:, 0]))  # PostgreSQL orders uuids bytewise
+    lon, lat = (cases[axis][order].astype(np.float64) for axis in ("lon", "lat"))
+    return _CasePoints(lon, lat, group[order], groups)
+
+
+def _polygons_statement() -> Any:
+    """GeoJSON of each hull as an area: itself if it is one, else buffered by eps / 4."""
+    hulls = (
+        func.unnest(bindparam("hulls", type_=ARRAY(LargeBinary)))
+        .table_valued("wkb", with_ordinality="n")
+        .render_derived(name="hulls")
+    )
+    hull = func.ST_SetSRID(func.ST_GeomFromWKB(hulls.c.wkb), 4326)
+    polygon = _polygon(hull, bindparam("buffer_m"))
+    return select(func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(polygon), 7)).order_by(hulls.c.n)
+
+
+def _polygon(geometry: Any, buffer_m: Any) -> Any:
     """The hull itself when it is an area, else a small buffer around it (a point or a line)."""
     buffered = func.ST_Buffer(func.geography(geometry), buffer_m)
     return case((func.ST_Dimension(geometry) == 2, geometry), else_=func.geometry(buffered))
-
-
-def _cluster_feature(row: Any, scope: HotspotScope) -> dict[str, Any]:
-    import orjson
-
-    properties: dict[str, Any] = {
-        "case_count": row.case_count,
-        "organization_count": row.organization_count,
-    }
-    if not scope.counts_only:
-        properties["issue_types"] = sorted({t for t in (row.issue_types or "").split(",") if t})
-        properties["countries"] = sorted(c for c in row.countries if c)
-    return {"type": "Feature", "geometry": orjson.loads(row.geometry), "properties": properties}
 
 
 HEXAGON_GI_SQL = """
@@ -173,8 +244,6 @@ async def hexagon_hotspots(
     session: AsyncSession, scope: HotspotScope, filters: CaseFilters, *, cell_km: float
 ) -> list[dict[str, Any]]:
     """Hexagons of cell_km across on an equal-area grid, with counts and Getis-Ord Gi*."""
-    import orjson
-
     await scope.view_as(session)
 
     pts = points(scope, filters)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select, text, true
@@ -21,6 +21,7 @@ from corps.audit import append_audit
 from corps.auth.actor import Actor
 from corps.errors import NotFound, Unprocessable
 from corps.pagination import Page, PageParams, keyset_page
+from corps.vocabulary import values
 from maps.layer_safety import refuse_unsafe_content
 from maps.layer_upload import LayerFormat, gdal_path, receive_layer_file, sniff_layer_format
 from maps.layers_io import (
@@ -33,13 +34,12 @@ from maps.layers_io import (
     plausibly_degrees,
     read_feature_chunks,
 )
-from maps.models import LAYER_KINDS, LayerFeature, ReferenceLayer
+from maps.models import LayerFeature, LayerKind, ReferenceLayer
 
 MAX_LAYER_BYTES = 200 * 1024 * 1024
 INSERT_BATCH = 500
 SUBDIVIDE_MAX_VERTICES = 256
 MAX_FEATURES_PAGE = 1000
-LayerKind = Literal["concession", "protected_area", "boundary", "other"]
 
 # One statement per batch: reproject, drop empties, repair, check ranges, insert, count.
 INSERT_FEATURES = text(
@@ -182,8 +182,8 @@ def _layer_form(fields: dict[str, str]) -> tuple[str, str]:
     errors = []
     if not 1 <= len(name) <= 200:
         errors.append({"loc": ["body", "name"], "msg": "a name of 1 to 200 characters is required"})
-    if kind not in LAYER_KINDS:
-        errors.append({"loc": ["body", "kind"], "msg": f"must be one of {', '.join(LAYER_KINDS)}"})
+    if kind not in values(LayerKind):
+        errors.append({"loc": ["body", "kind"], "msg": f"must be one of {', '.join(LayerKind)}"})
     if errors:
         detail = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in errors)
         raise Unprocessable(detail, extra={"errors": errors})

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from corps.auth.actor import Actor, CurrentActor, Role, require_roles
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import LayerManager
 from corps.db import SessionDep
 from corps.pagination import MAX_OFFSET, Page, PageDep
+from corps.vocabulary import values
 from maps.layers import (
     MAX_FEATURES_PAGE,
     LayerRead,
@@ -18,11 +20,10 @@ from maps.layers import (
     list_layers,
     read_layer,
 )
-from maps.models import LAYER_KINDS
+from maps.models import LayerKind
 from maps.overlaps import OverlapRead, case_overlaps
 
 router = APIRouter(prefix="/api/v1", tags=["layers"])
-LayerManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
 UPLOAD_FORM: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -38,7 +39,7 @@ UPLOAD_FORM: dict[str, Any] = {
                             "description": "GeoJSON, GeoPackage, KML or a zipped Shapefile",
                         },
                         "name": {"type": "string", "maxLength": 200},
-                        "kind": {"type": "string", "enum": list(LAYER_KINDS)},
+                        "kind": {"type": "string", "enum": values(LayerKind)},
                     },
                 }
             }
@@ -47,7 +48,7 @@ UPLOAD_FORM: dict[str, Any] = {
 }
 
 
-@router.post("/layers", status_code=201, response_model=LayerRead, openapi_extra=UPLOAD_FORM)
+@router.post("/layers", status_code=201, openapi_extra=UPLOAD_FORM)
 async def upload_layer(
     request: Request, response: Response, session: SessionDep, actor: LayerManager
 ) -> LayerRead:
@@ -64,17 +65,17 @@ async def upload_layer(
     return layer
 
 
-@router.get("/layers", response_model=Page[LayerRead])
+@router.get("/layers")
 async def get_layers(
     session: SessionDep,
     actor: CurrentActor,
     page: PageDep,
-) -> object:
+) -> Page[LayerRead]:
     """List reference layers, newest first."""
     return await list_layers(session, page)
 
 
-@router.get("/layers/{layer_id}", response_model=LayerRead)
+@router.get("/layers/{layer_id}")
 async def get_layer(layer_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> LayerRead:
     """One reference layer."""
     return await read_layer(session, layer_id)
@@ -93,7 +94,7 @@ async def get_layer_features(
     return Response(body, media_type="application/geo+json")
 
 
-@router.get("/cases/{case_id}/overlaps", response_model=list[OverlapRead])
+@router.get("/cases/{case_id}/overlaps")
 async def get_case_overlaps(
     case_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> list[OverlapRead]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
@@ -12,19 +13,23 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from corps.db import Base, created_at_column, uuid_pk
+from corps.vocabulary import check_in
 
-LAYER_KINDS = ("concession", "protected_area", "boundary", "other")
+
+class LayerKind(StrEnum):
+    """What a reference layer holds."""
+
+    concession = "concession"
+    protected_area = "protected_area"
+    boundary = "boundary"
+    other = "other"
 
 
 class ReferenceLayer(Base):
     """An uploaded layer of concessions, protected areas, boundaries or other places."""
 
     __tablename__ = "reference_layers"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('concession', 'protected_area', 'boundary', 'other')", name="kind_known"
-        ),
-    )
+    __table_args__ = (CheckConstraint(check_in("kind", LayerKind), name="kind_known"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))

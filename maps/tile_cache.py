@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_corps_wide
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def tile_key(
     """
     if actor.role == Role.campaigner or filters.within_layer is not None:
         return None
-    if actor.is_corps_wide:
+    if reads_corps_wide(actor):
         version = await session.scalar(
             text("SELECT coalesce(sum(version), 0) FROM case_data_versions")
         )

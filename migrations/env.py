@@ -51,7 +51,7 @@ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA public TO %%I', app);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %%I', app);
   EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %%I', app);
-  EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, custody_events FROM %%I', app);
+  EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_chain, custody_events FROM %%I', app);
   EXECUTE format('REVOKE DELETE, TRUNCATE ON evidence, cases, case_events FROM %%I', app);
   EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version, case_data_versions FROM %%I', app);
 END

@@ -33,17 +33,17 @@ from testing.live import live_server
 __all__ = ["run", "seed_steps", "write_results"]
 
 RESULTS_MD = Path(__file__).parent.parent / "RESULTS.md"
-BEGIN, END = "<!-- bench:maps:begin -->", "<!-- bench:maps:end -->"
 
 
-def write_results(header: str, table: Table) -> None:
-    """Replace the generated part of bench/RESULTS.md, keeping the written analysis."""
-    generated = f"{BEGIN}\n{header}\n\n{table.markdown()}{END}"
-    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else f"# Map benchmarks\n\n{BEGIN}{END}\n"
-    if BEGIN not in old:
-        old += f"\n{BEGIN}{END}\n"
-    head, _, rest = old.partition(BEGIN)
-    RESULTS_MD.write_text(head + generated + rest.partition(END)[2])
+def write_results(header: str, table: Table, part: str = "maps") -> None:
+    """Replace one generated part of bench/RESULTS.md, keeping the written analysis."""
+    begin, end = f"<!-- bench:{part}:begin -->", f"<!-- bench:{part}:end -->"
+    generated = f"{begin}\n{header}\n\n{table.markdown()}{end}"
+    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Map benchmarks\n"
+    if begin not in old:
+        old += f"\n{begin}{end}\n"
+    head, _, rest = old.partition(begin)
+    RESULTS_MD.write_text(head + generated + rest.partition(end)[2])
 
 
 async def run(
@@ -54,8 +54,12 @@ async def run(
     repeat: int = 30,
     seconds: float = 20.0,
     hotspot_limit_s: float = 1200.0,
+    http: bool = True,
 ) -> None:
-    """All map benchmarks against the bench database; rows go to table and bench/RESULTS.md."""
+    """All map benchmarks against the bench database; rows go to table and bench/RESULTS.md.
+
+    Without `http`, only the hotspot jobs run (tiles, tipg and OGC items are skipped).
+    """
     engine = create_async_engine(BENCH_DATABASE_URL, pool_size=2)
     raw = await asyncpg.connect(BENCH_DATABASE_URL.replace("+asyncpg", ""))
     try:
@@ -74,12 +78,16 @@ async def run(
         # Autovacuum may be off (it is on the shared dev machine): plans need fresh statistics.
         await raw.execute("VACUUM (ANALYZE) cases")
         header = await machine(raw)
-        maps = Table()
-        await _http_benches(bench, maps, repeat=repeat, seconds=seconds)
-        await hotspot_growth(bench, cases, maps, hotspot_limit_s)
+        maps, hotspots = Table(), Table()
+        if http:
+            await _http_benches(bench, maps, repeat=repeat, seconds=seconds)
+            load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+            write_results(f"{header} Load average at the end {load}.", maps)
+        header = await machine(raw)
+        await hotspot_growth(bench, cases, hotspots, hotspot_limit_s)
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-        write_results(f"{header} Load average at the end {load}.", maps)
-        table.rows.extend(maps.rows)
+        write_results(f"{header} Load average at the end {load}.", hotspots, "hotspots")
+        table.rows.extend(maps.rows + hotspots.rows)
     finally:
         await raw.close()
         await engine.dispose()

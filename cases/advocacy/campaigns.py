@@ -16,19 +16,16 @@ from cases.models import Case
 from cases.view import case_view
 from cases.visibility import case_visibility, readable_case
 from corps.audit import append_audit
-from corps.auth.actor import Actor, Role
-from corps.errors import Forbidden, NotFound
+from corps.auth.actor import Actor
+from corps.auth.policy import flags_cases, manages_campaigns, reads_every_campaign
+from corps.errors import NotFound
 from corps.pagination import Page, PageParams, keyset_page
-
-CAMPAIGN_MANAGERS = frozenset({Role.coordinator, Role.admin})
-FLAGGERS = frozenset({Role.paralegal, Role.org_admin, Role.coordinator, Role.admin})
 
 
 async def flag(session: AsyncSession, actor: Actor, case_id: uuid.UUID, reason: str) -> CaseFlag:
     """Flag a case the actor can read for collective advocacy."""
     case = await readable_case(session, actor, case_id)
-    if actor.role not in FLAGGERS:
-        raise Forbidden("Flagging cases needs the paralegal, org_admin or coordinator role.")
+    flags_cases.require(actor)
     row = CaseFlag(case_id=case.id, reason=reason, flagged_by=actor.user_id)
     session.add(row)
     await session.flush()
@@ -56,8 +53,7 @@ async def flags_of(session: AsyncSession, actor: Actor, case_id: uuid.UUID) -> l
 
 
 def _check_manager(actor: Actor) -> None:
-    if actor.role not in CAMPAIGN_MANAGERS:
-        raise Forbidden("Managing campaigns needs the coordinator or admin role.")
+    manages_campaigns.require(actor)
 
 
 async def _readable_ids(
@@ -100,7 +96,7 @@ async def create(session: AsyncSession, actor: Actor, body: CampaignCreate) -> C
 
 def _campaign_visibility(actor: Actor) -> Any:
     """Coordinators, admins and campaigners see every campaign; others those with their cases."""
-    if actor.role in (*CAMPAIGN_MANAGERS, Role.campaigner):
+    if reads_every_campaign(actor):
         return True
     own = (
         select(CampaignCase.campaign_id)

@@ -10,10 +10,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cases.vocabularies import MergeStatus
 from corps.db import Base, created_at_column, uuid_pk
+from corps.vocabulary import check_in
 
 
-class ActorAlias(Base):
+class RespondentAlias(Base):
     """A name folded into another actor by a confirmed merge; new cases resolve through it."""
 
     __tablename__ = "actor_aliases"
@@ -31,7 +33,7 @@ class MergeCandidate(Base):
     __table_args__ = (
         UniqueConstraint("actor_a", "actor_b", name="uq_actor_merge_candidates_pair"),
         CheckConstraint("actor_a < actor_b", name="ordered_pair"),
-        CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status_known"),
+        CheckConstraint(check_in("status", MergeStatus), name="status_known"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cases.vocabularies import MergeStatus, RespondentKind, SuggestionReason
+
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
 
 
@@ -80,12 +82,12 @@ class CampaignSummary(BaseModel):
     case_count: int
 
 
-class ActorRead(BaseModel):
+class RespondentRead(BaseModel):
     """A responsible actor with its group and the spellings it was named by."""
 
     id: uuid.UUID
     name: str
-    kind: str
+    kind: RespondentKind
     parent_id: uuid.UUID | None
     merged_into: uuid.UUID | None
     case_count: int = Field(description="Cases naming the actor that the viewer may read.")
@@ -97,7 +99,7 @@ class ActorRead(BaseModel):
     spellings: list[str] = Field(description="How it was named in cases the viewer may read.")
 
 
-class ActorUpdate(BaseModel):
+class RespondentUpdate(BaseModel):
     """Put an actor in a group (its parent company), or take it out with null."""
 
     model_config = ConfigDict(extra="forbid")
@@ -110,7 +112,7 @@ class MergeCandidateRead(BaseModel):
 
     id: uuid.UUID
     similarity: float
-    status: Literal["pending", "confirmed", "rejected"]
+    status: MergeStatus
     actor_a: dict[str, Any]
     actor_b: dict[str, Any]
 
@@ -118,9 +120,15 @@ class MergeCandidateRead(BaseModel):
 class SuggestionRead(BaseModel):
     """A group of cases across organizations that may belong in one campaign."""
 
-    reason: Literal["shared_respondent", "proximity", "shared_layer_feature"]
+    reason: SuggestionReason
     case_ids: list[uuid.UUID]
     organization_ids: list[uuid.UUID]
     respondent: dict[str, Any] | None = None
     score: float
     explanation: str
+
+
+class SuggestionsRefresh(BaseModel):
+    """What a refresh did: nothing to do, recomputed now, or queued for the worker."""
+
+    state: Literal["fresh", "computed", "queued"]

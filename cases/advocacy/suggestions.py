@@ -14,28 +14,9 @@ from cases.advocacy.schemas import SuggestionRead
 from cases.view import case_view
 from corps.auth.actor import Actor
 from corps.db import system_viewer
-from geo.clustering import metric_dbscan
+from geo.sql_dbscan import metric_dbscan
 
 PROXIMITY_KM = 20.0
-# Issue types that share a fight: a dam and a dry well, a mine and a poisoned river.
-ISSUE_FAMILIES = {
-    "water_pollution": "water",
-    "water_access": "water",
-    "fisheries": "water",
-    "land_grab": "land",
-    "agribusiness": "land",
-    "deforestation": "land",
-    "conservation_conflict": "land",
-    "mining": "extractives",
-    "oil_gas": "extractives",
-    "air_pollution": "pollution",
-    "soil_contamination": "pollution",
-    "waste_dumping": "pollution",
-    "infrastructure": "infrastructure",
-    "climate_displacement": "climate",
-    "other": "other",
-}
-
 SHARED_RESPONDENTS = text("""
 SELECT coalesce(a.parent_id, a.id) AS group_id, g.name AS group_name,
        array_agg(DISTINCT c.id::text) AS case_ids,
@@ -101,16 +82,18 @@ async def _shared_respondents(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 def _family_points() -> Any:
-    """CTE: one row per case and issue family, at the case's centroid."""
-    families = ", ".join(f"('{code}', '{family}')" for code, family in ISSUE_FAMILIES.items())
+    """CTE: one row per case and issue family, at the case's centroid.
+
+    Families come from the issue-type vocabulary, so a type a coordinator adds takes part.
+    """
     return (
-        text(f"""
-            SELECT DISTINCT c.id, c.organization_id, c.country, c.centroid AS pt, fam.family
+        text("""
+            SELECT DISTINCT c.id, c.organization_id, c.country, c.centroid AS pt, it.family
             FROM ej_cases('partner') c
             CROSS JOIN LATERAL unnest(c.issue_types) AS t(code)
-            JOIN (VALUES {families}) AS fam(code, family) ON fam.code = t.code
+            JOIN issue_types it ON it.code = t.code
             WHERE c.sensitivity <> 'high_risk'
-        """)  # noqa: S608 (the VALUES list is built from constants above)
+        """)
         .columns(
             column("id", Uuid),
             column("organization_id", Uuid),
@@ -156,7 +139,7 @@ async def _proximity(session: AsyncSession, distance_km: float) -> list[dict[str
                 "organization_ids": row.organization_ids,
                 "respondent": None,
                 "score": orgs * 2 + cases * 0.5 + (2 if border else 0),
-                "explanation": f"{_plural(cases, row.family + ' case')} of "
+                "explanation": f"{_plural(cases, row.family.replace('_', ' ') + ' case')} of "
                 f"{_plural(orgs, 'organization')} lie within {distance_km:g} km of "
                 f"each other{border}.",
             }

@@ -20,6 +20,7 @@ from cases.dossiers.models import Dossier
 from cases.models import Case
 from cases.visibility import case_visibility
 from corps.auth.actor import Actor, Role
+from corps.auth.policy import reads_corps_wide
 from geo.privacy import Level
 
 
@@ -38,7 +39,7 @@ def _every_case_seen(actor: Actor) -> ColumnElement[bool]:
 
 
 def _colleague(actor: Actor) -> ColumnElement[bool]:
-    if actor.is_corps_wide:
+    if reads_corps_wide(actor):
         return true()
     contents = _every_case_seen(actor)
     if actor.role == Role.campaigner:

@@ -6,6 +6,9 @@ a moment and kept outside the table: in each dossier's manifest (the audit head 
 head of every item it includes) and, every night, in an append-only file in the storage backend
 (`anchors/audit-heads.jsonl`). `corps verify-audit` then checks that every anchored row is still
 there with the same hash, so a truncated tail is detected.
+
+The head is the sealed chain's (corps.audit_seal): entries appended after the last batch are
+pending, counted beside the head, and anchored by the next one. Anchoring seals first.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.evidence.models import CustodyEvent
-from corps.audit import AuditEntry, verify_audit_chain
+from corps.audit import AuditSeal
+from corps.audit_seal import pending_count, seal_pending
+from corps.audit_verify import AuditReport, audit_report
 from corps.jobs import CRON_JOBS, job
 from corps.storage import Storage
 
@@ -32,10 +37,12 @@ ANCHOR_FILE = "anchors/audit-heads.jsonl"
 
 
 async def audit_head(session: AsyncSession) -> dict[str, Any] | None:
-    """The newest audit row's id and hash (None while the log is empty)."""
-    # through a definer function: every requester's dossier anchors the head of the one chain
-    row = (await session.execute(text("SELECT id, hash FROM ej_audit_head()"))).first()
-    return {"id": row.id, "hash": row.hash} if row else None
+    """The sealed chain's head (entry id, position, hash) and how many entries are pending."""
+    # through definer functions: every requester's dossier anchors the head of the one chain
+    row = (await session.execute(text("SELECT id, hash, seq FROM ej_audit_head()"))).first()
+    if row is None:
+        return None
+    return {"id": row.id, "seq": row.seq, "hash": row.hash, "pending": await pending_count(session)}
 
 
 async def custody_heads(
@@ -69,7 +76,8 @@ async def write_audit_anchor(session: AsyncSession, storage: Storage) -> dict[st
     anchors = await read_anchors(storage)
     if anchors and anchors[-1].get("id") == head["id"]:
         return anchors[-1]
-    anchor = {**head, "at": datetime.now(UTC).isoformat()}
+    anchor = {"id": head["id"], "seq": head["seq"], "hash": head["hash"]}
+    anchor["at"] = datetime.now(UTC).isoformat()
     # The storage interface has no append: the file is rewritten whole with one more line,
     # through put_file's atomic replace. It grows by one short line a night.
     body = b"".join(orjson.dumps(a) + b"\n" for a in [*anchors, anchor])
@@ -82,14 +90,22 @@ async def write_audit_anchor(session: AsyncSession, storage: Storage) -> dict[st
 
 async def audit_problems(session: AsyncSession, anchors: list[dict[str, Any]]) -> list[str]:
     """The chain's own problems, and every anchored head that is gone or changed."""
-    problems = await verify_audit_chain(session)
+    return (await audit_check(session, anchors)).problems
+
+
+async def audit_check(session: AsyncSession, anchors: list[dict[str, Any]]) -> AuditReport:
+    """The whole report: the chain, the pending entries, and every anchored head."""
+    report = await audit_report(session)
+    problems = report.problems
     if not anchors:
-        return problems
+        return report
+    # An anchor names the entry id its head sealed (older anchors too: their rows were
+    # moved into the chain with the same hashes).
     wanted = {int(a["id"]): a for a in anchors}
     rows = await session.execute(
-        select(AuditEntry.id, AuditEntry.hash).where(AuditEntry.id.in_(list(wanted)))
+        select(AuditSeal.entry_id, AuditSeal.hash).where(AuditSeal.entry_id.in_(list(wanted)))
     )
-    found = {r.id: r.hash for r in rows}
+    found = {r.entry_id: r.hash for r in rows}
     for row_id, anchor in sorted(wanted.items()):
         if row_id not in found:
             problems.append(
@@ -100,11 +116,12 @@ async def audit_problems(session: AsyncSession, anchors: list[dict[str, Any]]) -
             problems.append(
                 f"audit row {row_id} no longer has the hash anchored at {anchor.get('at')}"
             )
-    return problems
+    return report
 
 
 async def anchor_audit_nightly(ctx: dict[str, Any]) -> dict[str, Any]:
-    """Cron entry point: write the audit head to the storage backend's anchor file."""
+    """Cron entry point: seal what is pending, then write the head to the anchor file."""
+    await seal_pending(ctx["sessionmaker"])
     async with ctx["sessionmaker"]() as session:
         anchor = await write_audit_anchor(session, ctx["storage"])
     return {"anchor": anchor}

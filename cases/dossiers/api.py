@@ -22,7 +22,7 @@ from corps.pagination import Page, PageDep
 router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 
 
-@router.post("/dossiers", status_code=202, response_model=DossierRead)
+@router.post("/dossiers", status_code=202)
 async def request_dossier(
     body: DossierCreate, response: Response, session: SessionDep, actor: CurrentActor
 ) -> DossierRead:
@@ -32,7 +32,7 @@ async def request_dossier(
     return service.to_read(dossier)
 
 
-@router.get("/dossiers", response_model=Page[DossierRead])
+@router.get("/dossiers")
 async def list_dossiers(
     session: SessionDep, actor: CurrentActor, page: PageDep
 ) -> Page[DossierRead]:
@@ -47,7 +47,7 @@ async def signing_keys() -> dict[str, Any]:
     return {"keys": [key.as_json() for key in keys]}
 
 
-@router.get("/dossiers/{dossier_id}", response_model=DossierRead)
+@router.get("/dossiers/{dossier_id}")
 async def get_dossier(
     dossier_id: uuid.UUID, session: SessionDep, actor: CurrentActor
 ) -> DossierRead:

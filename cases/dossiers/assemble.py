@@ -43,6 +43,7 @@ from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_s
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
 from cases.export_rows import Viewer, batches
+from corps.audit_seal import seal_pending
 from corps.auth.actor import Actor
 from corps.settings import get_settings
 from corps.storage import Storage
@@ -234,6 +235,8 @@ async def _anchors(
     factory: async_sessionmaker[AsyncSession], content: DossierContent
 ) -> dict[str, Any]:
     ids = [item.id for case in content.cases for item in case.evidence]
+    # Chain what is committed so far, so the head anchors the most it can.
+    await seal_pending(factory)
     async with factory() as session:
         return {
             "audit_head": await audit_head(session),

@@ -24,7 +24,7 @@ from cases.advocacy.models import Campaign
 from cases.dossiers.redact import redact_public
 from cases.evidence.models import Evidence
 from cases.export_rows import export_select
-from cases.models import Case, CaseEvent, CaseRespondent, ResponsibleActor
+from cases.models import Case, CaseEvent, CaseRespondent, Respondent
 from cases.view import case_view
 from corps.auth.actor import Actor, view_as
 from corps.members.models import User
@@ -102,8 +102,8 @@ def case_statement(level: Level, ids: list[uuid.UUID], *, full: bool = False) ->
     # timeline text; they are never shown.
     individuals = (
         select(func.array_agg(CaseRespondent.name_as_given))
-        .join(ResponsibleActor, ResponsibleActor.id == CaseRespondent.actor_id)
-        .where(CaseRespondent.case_id == Case.id, ResponsibleActor.kind == "other")
+        .join(Respondent, Respondent.id == CaseRespondent.actor_id)
+        .where(CaseRespondent.case_id == Case.id, Respondent.kind == "other")
         .correlate(Case)
         .scalar_subquery()
     )

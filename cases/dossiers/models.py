@@ -10,7 +10,10 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, T
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cases.vocabularies import DossierStatus
 from corps.db import Base, created_at_column, uuid_pk
+from corps.vocabulary import check_in
+from geo.privacy import Level
 
 
 class Dossier(Base):
@@ -18,8 +21,8 @@ class Dossier(Base):
 
     __tablename__ = "dossiers"
     __table_args__ = (
-        CheckConstraint("level IN ('internal', 'partner', 'public')", name="level_known"),
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
+        CheckConstraint(check_in("level", Level), name="level_known"),
+        CheckConstraint(check_in("status", DossierStatus), name="status_known"),
         Index("ix_dossiers_org_status", "organization_id", "status"),
         Index("ix_dossiers_org_created", "organization_id", "created_at", "id"),
     )

@@ -170,9 +170,10 @@ def verify_annex(dossier_id: str, signer: dict[str, Any], anchors: dict[str, Any
         "the published list keeps every key with the dates it was in use.</p>"
         "<p>Each evidence item's chain of custody is in <code>custody/</code>: every event "
         "(received, viewed, verified, exported) is sealed with the hash of the one before, so "
-        "a removed or edited event shows. When this dossier was made the corps' audit log "
-        f"ended at entry {t(head.get('id'))} with hash "
-        f"<span class='hash'>{t(head.get('hash'))}</span>; the manifest records it and the "
+        "a removed or edited event shows. When this dossier was made the corps' sealed audit "
+        f"chain ended at entry {t(head.get('id'))} with hash "
+        f"<span class='hash'>{t(head.get('hash'))}</span> ({t(head.get('pending', 0))} "
+        "newer entries were waiting to be sealed); the manifest records it and the "
         "last hash of each included item's chain, so a later truncation of either is "
         "detected (<code>corps verify-audit</code>).</p></section>"
     )

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cases.vocabularies import DossierFormat, DossierStatus
 from geo.privacy import Level
 
 MAX_CASES = 2000  # bounds one build; a larger set is several dossiers
-
-
-class DossierFormat(StrEnum):
-    """What a dossier bundle can hold besides its manifest."""
-
-    pdf = "pdf"
-    geojson = "geojson"
-    kml = "kml"
-    gpkg = "gpkg"
-    csv = "csv"
-    evidence = "evidence"
 
 
 class DossierCreate(BaseModel):
@@ -53,7 +42,7 @@ class DossierRead(BaseModel):
     """A dossier's state, and once done the bundle's hash and size."""
 
     id: uuid.UUID
-    status: str
+    status: DossierStatus
     progress: float
     stage: str | None
     sha256: str | None

@@ -14,10 +14,11 @@ from cases.advocacy.campaigns import campaign_sizes
 from cases.advocacy.models import Campaign, CampaignCase
 from cases.dossiers.access import dossier_readable
 from cases.dossiers.models import Dossier
-from cases.dossiers.schemas import DossierCreate, DossierFormat, DossierRead
+from cases.dossiers.schemas import DossierCreate, DossierRead
 from cases.dossiers.settings import dossier_settings
 from cases.models import Case
 from cases.visibility import case_visibility
+from cases.vocabularies import DossierFormat, DossierStatus
 from corps.audit import append_audit
 from corps.auth.actor import Actor, Role
 from corps.errors import AppError, Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
@@ -26,7 +27,7 @@ from corps.pagination import Page, PageParams, keyset_page
 from corps.storage import Storage
 from geo.privacy import Level
 
-IN_PROGRESS = ("queued", "running")
+IN_PROGRESS = (DossierStatus.queued, DossierStatus.running)
 PER_ORGANIZATION = 2  # queued or running at once; dossiers are heavy (all evidence re-read)
 RETRY_AFTER_S = 30
 BUILD_JOB = "dossiers.build"

@@ -12,15 +12,17 @@ from fastapi.responses import StreamingResponse
 
 from cases.evidence import service
 from cases.evidence.schemas import CustodyRead, EvidenceRead, VerifyResult
+from cases.vocabularies import EvidenceKind
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.pagination import Page, PageDep
 from corps.storage import Storage
+from corps.vocabulary import values
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     """The configured evidence store."""
     storage: Storage = request.app.state.storage
     return storage
@@ -37,18 +39,7 @@ UPLOAD_FORM: dict[str, Any] = {
                     "required": ["file", "kind"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "kind": {
-                            "type": "string",
-                            "enum": [
-                                "photo",
-                                "document",
-                                "audio",
-                                "video",
-                                "testimony",
-                                "data",
-                                "other",
-                            ],
-                        },
+                        "kind": {"type": "string", "enum": values(EvidenceKind)},
                         "description": {"type": "string"},
                         "captured_at": {"type": "string", "format": "date-time"},
                         "sha256": {"type": "string", "description": "the capture device's SHA-256"},
@@ -63,7 +54,6 @@ UPLOAD_FORM: dict[str, Any] = {
 @router.post(
     "/cases/{case_id}/evidence",
     status_code=201,
-    response_model=EvidenceRead,
     openapi_extra=UPLOAD_FORM,
 )
 async def upload_evidence(
@@ -87,19 +77,21 @@ async def upload_evidence(
     )
 
 
-@router.get("/cases/{case_id}/evidence", response_model=Page[EvidenceRead])
+@router.get("/cases/{case_id}/evidence")
 async def list_evidence(
     case_id: uuid.UUID,
     session: SessionDep,
     actor: CurrentActor,
     page: PageDep,
-) -> object:
+) -> Page[EvidenceRead]:
     """A case's evidence, in order of receipt."""
     return await service.list_for_case(session, actor, case_id, page)
 
 
-@router.get("/evidence/{evidence_id}", response_model=EvidenceRead)
-async def get_evidence(evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> object:
+@router.get("/evidence/{evidence_id}")
+async def get_evidence(
+    evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> EvidenceRead:
     """One item's record, hash and extracted metadata."""
     return await service.read(session, actor, evidence_id)
 
@@ -125,15 +117,19 @@ async def download_evidence(
     )
 
 
-@router.get("/evidence/{evidence_id}/custody", response_model=list[CustodyRead])
-async def get_custody(evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> object:
+@router.get("/evidence/{evidence_id}/custody")
+async def get_custody(
+    evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> list[CustodyRead]:
     """The chain of custody, oldest link first."""
-    return await service.custody(session, actor, evidence_id)
+    return [
+        CustodyRead.model_validate(c) for c in await service.custody(session, actor, evidence_id)
+    ]
 
 
-@router.post("/evidence/{evidence_id}/verify", response_model=VerifyResult)
+@router.post("/evidence/{evidence_id}/verify")
 async def verify_evidence(
     evidence_id: uuid.UUID, session: SessionDep, actor: CurrentActor, storage: StorageDep
-) -> object:
+) -> VerifyResult:
     """Re-hash the stored bytes and walk the chain of custody."""
     return await service.verify(session, actor, storage, evidence_id)

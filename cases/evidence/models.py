@@ -10,14 +10,9 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cases.vocabularies import CustodyEventKind, EvidenceKind
 from corps.db import Base, uuid_pk
-
-EVIDENCE_KINDS = ("photo", "document", "audio", "video", "testimony", "data", "other")
-CUSTODY_EVENTS = ("received", "metadata_extracted", "viewed", "downloaded", "exported", "verified")
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+from corps.vocabulary import check_in
 
 
 class Evidence(Base):
@@ -25,7 +20,7 @@ class Evidence(Base):
 
     __tablename__ = "evidence"
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(EVIDENCE_KINDS)}", name="kind_known"),
+        CheckConstraint(check_in("kind", EvidenceKind), name="kind_known"),
         CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
         Index("ix_evidence_case_received", "case_id", "received_at", "id"),
         # a stored file is removed only when no row names it (migration 0040)
@@ -62,7 +57,7 @@ class CustodyEvent(Base):
 
     __tablename__ = "custody_events"
     __table_args__ = (
-        CheckConstraint(f"event IN {_in(CUSTODY_EVENTS)}", name="event_known"),
+        CheckConstraint(check_in("event", CustodyEventKind), name="event_known"),
         Index("uq_custody_events_evidence_seq", "evidence_id", "seq", unique=True),
     )
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EvidenceKind = Literal["photo", "document", "audio", "video", "testimony", "data", "other"]
+from cases.vocabularies import EvidenceKind
 
 
 class EvidenceFields(BaseModel):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from corps.auth.session import session_token
 from corps.auth.tokens import check_not_revoked, read_claims
 from corps.db import SessionDep, set_viewer
-from corps.errors import Forbidden, Unauthorized
+from corps.errors import Unauthorized
 from corps.viewer import Viewer, adopt_viewer
 
 
@@ -29,9 +29,6 @@ class Role(StrEnum):
     admin = "admin"
 
 
-CORPS_WIDE = frozenset({Role.coordinator, Role.admin})
-
-
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who is acting: user, role and organization."""
@@ -40,15 +37,6 @@ class Actor:
     email: str
     role: Role
     organization_id: uuid.UUID
-
-    @property
-    def is_corps_wide(self) -> bool:
-        """Whether the actor reads every organization's objects."""
-        return self.role in CORPS_WIDE
-
-    def has(self, *roles: Role) -> bool:
-        """Whether the actor holds one of the roles."""
-        return self.role in roles
 
 
 SIGN_IN_AS = text("SELECT * FROM ej_sign_in_as(:user_id)")
@@ -93,18 +81,3 @@ async def view_as(session: AsyncSession | AsyncConnection, actor: Actor) -> None
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-
-
-def require_roles(*roles: Role) -> object:
-    """A dependency that admits only the given roles (403 otherwise)."""
-
-    async def dependency(actor: CurrentActor) -> Actor:
-        if actor.role not in roles:
-            raise Forbidden(f"This needs one of the roles: {', '.join(r.value for r in roles)}.")
-        return actor
-
-    return Depends(dependency)
-
-
-OrgManager = Annotated[Actor, require_roles(Role.admin, Role.coordinator)]
-UserManager = Annotated[Actor, require_roles(Role.admin, Role.org_admin)]

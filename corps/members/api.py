@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from corps.auth.actor import CurrentActor, UserManager
+from corps.auth.actor import CurrentActor
+from corps.auth.policy import UserManager
 from corps.db import SessionDep
 from corps.members import service
 from corps.members.models import User
@@ -18,7 +19,7 @@ from corps.pagination import Page, PageDep
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post("/auth/token")
 async def sign_in(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -35,33 +36,36 @@ async def sign_in(
     )
 
 
-@router.get("/me", response_model=Me)
-async def me(actor: CurrentActor, session: SessionDep) -> object:
+@router.get("/me")
+async def me(actor: CurrentActor, session: SessionDep) -> Me:
     """The signed-in user."""
-    return await session.get(User, actor.user_id)
+    return Me.model_validate(await session.get_one(User, actor.user_id))
 
 
-@router.post("/users", status_code=201, response_model=UserRead)
-async def create_user(body: UserCreate, session: SessionDep, actor: UserManager) -> object:
+@router.post("/users", status_code=201)
+async def create_user(body: UserCreate, session: SessionDep, actor: UserManager) -> UserRead:
     """Create a user (admin: any; org_admin: own organization, paralegal or org_admin)."""
-    return await service.create(session, actor, body)
+    return UserRead.model_validate(await service.create(session, actor, body))
 
 
-@router.get("/users", response_model=Page[UserRead])
-async def list_users(session: SessionDep, actor: UserManager, page: PageDep) -> object:
+@router.get("/users")
+async def list_users(session: SessionDep, actor: UserManager, page: PageDep) -> Page[UserRead]:
     """List the users the actor manages."""
-    return await service.list_page(session, actor, page)
+    users = await service.list_page(session, actor, page)
+    return Page(
+        items=[UserRead.model_validate(u) for u in users.items], next_cursor=users.next_cursor
+    )
 
 
-@router.get("/users/{user_id}", response_model=UserRead)
-async def get_user(user_id: uuid.UUID, session: SessionDep, actor: UserManager) -> object:
+@router.get("/users/{user_id}")
+async def get_user(user_id: uuid.UUID, session: SessionDep, actor: UserManager) -> UserRead:
     """Read one user the actor manages."""
-    return await service.get_visible(session, actor, user_id)
+    return UserRead.model_validate(await service.get_visible(session, actor, user_id))
 
 
-@router.patch("/users/{user_id}", response_model=UserRead)
+@router.patch("/users/{user_id}")
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, session: SessionDep, actor: UserManager
-) -> object:
+) -> UserRead:
     """Change a user the actor manages."""
-    return await service.update(session, actor, user_id, body)
+    return UserRead.model_validate(await service.update(session, actor, user_id, body))

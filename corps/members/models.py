@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from corps.auth.actor import Role
 from corps.db import Base, created_at_column, uuid_pk
-
-ROLES = ("paralegal", "org_admin", "coordinator", "campaigner", "admin")
+from corps.vocabulary import check_in
 
 
 class User(Base):
@@ -19,7 +19,7 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         Index("uq_users_email_lower", func.lower(text("email")), unique=True),
-        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        CheckConstraint(check_in("role", Role), name="role_known"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

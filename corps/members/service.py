@@ -17,6 +17,7 @@ from corps.auth.passwords import (
     hash_password_off_loop,
     verify_password_off_loop,
 )
+from corps.auth.policy import ORG_ADMIN_GRANTS
 from corps.auth.throttle import SignInThrottle
 from corps.auth.tokens import issue_token
 from corps.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
@@ -26,8 +27,6 @@ from corps.organizations.models import Organization
 from corps.pagination import Page, PageParams, keyset_page
 from corps.settings import Settings
 from corps.viewer import Viewer, set_viewer
-
-ORG_ADMIN_GRANTS = frozenset({Role.paralegal, Role.org_admin})
 
 
 def visible_users(actor: Actor) -> Select[User]:

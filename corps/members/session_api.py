@@ -23,13 +23,13 @@ from corps.members.schemas import Me, PasswordChange
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
-@router.post("/auth/session", response_model=Me)
+@router.post("/auth/session")
 async def start_session(
     request: Request,
     response: Response,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
-) -> object:
+) -> Me:
     """Sign in with the same form as /auth/token; the token goes in the session cookie."""
     require_web_header(request)  # no login CSRF: a foreign page cannot sign a browser in
     settings = request.app.state.settings
@@ -43,7 +43,7 @@ async def start_session(
     )
     set_session_cookie(response, settings, issued.access_token, issued.expires_in)
     response.headers["Cache-Control"] = "no-store"
-    return await session.get(User, read_token(settings, issued.access_token))
+    return Me.model_validate(await session.get_one(User, read_token(settings, issued.access_token)))
 
 
 @router.delete("/auth/session", status_code=204)

@@ -47,7 +47,8 @@ async def test_a_sound_installation_has_no_failures(
     assert "FAIL" not in result.stdout
     for name in ("PostgreSQL", "PostGIS", "schema", "append-only", "storage", "fonts", "PDF"):
         assert lines_of(result.stdout, name)[0].startswith("ok "), result.stdout
-    assert "ejcorps_app may not update, delete, truncate or alter audit_log" in result.stdout
+    limits = "ejcorps_app may not update, delete, truncate or alter audit_chain, audit_log"
+    assert limits in result.stdout
     for line in result.stdout.splitlines():
         if line.startswith("warn"):
             assert "fix:" in result.stdout.split(line, 1)[1].splitlines()[1]

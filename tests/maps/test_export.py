@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pyogrio
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
@@ -99,3 +100,23 @@ async def test_campaigners_cannot_export_at_the_internal_level(
     )
     assert response.status_code == 403
     assert (await client.get("/api/v1/cases/export")).status_code == 401
+
+
+async def test_an_export_is_audited_with_its_format_level_and_filters(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    paralegal = await make_person(db, settings, "paralegal")
+    await make_case(client, paralegal, geometry=EXACT)
+    await export(client, paralegal.headers, format="csv", level="partner", country="KE")
+    entries = (
+        await db.execute(
+            text("SELECT action, details FROM audit_log WHERE actor_id = :id ORDER BY id"),
+            {"id": paralegal.id},
+        )
+    ).all()
+    assert entries[-1].action == "cases.exported"
+    assert entries[-1].details == {
+        "format": "csv",
+        "level": "partner",
+        "filters": {"country": "KE"},
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 
 import httpx
 import pytest
@@ -214,3 +215,32 @@ async def test_large_analyses_go_to_the_worker_and_never_run_in_the_request(
     ready = await hotspots(client, admin.headers, **params)
     assert ready.status_code == 200 and ready.headers["x-hotspots-state"] == "fresh"
     assert ready.json()["features"][0]["properties"]["case_count"] == 3
+
+
+async def test_a_case_between_two_clusters_joins_the_one_whose_nearest_case_has_the_lower_id(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    admin = await make_person(db, settings, "admin")
+    # Two chains of 4 cases, 900 m either side of a middle case that sees only their first
+    # cases (3 cases within 1 km: not core at min_cases=4). The middle is a border point of
+    # both clusters; like ST_ClusterDBSCAN ordered by id, it joins the earlier core by case id.
+    for lon, winner in ((30.0, "east"), (31.0, "west")):
+        low, high = sorted(str(uuid.uuid4()) for _ in range(2))
+        ids = {winner: low, ("west" if winner == "east" else "east"): high}
+        await add_points(client, admin, [(lon, -20.0)], country="ZW")
+        for side, sign in (("east", 1), ("west", -1)):
+            first, *rest = [destination(lon, -20.0, sign * d, 0) for d in (900, 1150, 1400, 1650)]
+            geometry = {"type": "Point", "coordinates": list(first)}
+            await make_case(client, admin, id=ids[side], geometry=geometry, country="ZW")
+            await add_points(client, admin, rest, country="ZW")
+        bbox = f"{lon - 0.1},-20.1,{lon + 0.1},-19.9"
+        body = (await hotspots(client, admin.headers, distance_km=1, min_cases=4, bbox=bbox)).json()
+        counts = {}
+        for feature in body["features"]:
+            ring = feature["geometry"]["coordinates"][0]
+            side = "east" if sum(p[0] for p in ring) / len(ring) > lon else "west"
+            counts[side] = feature["properties"]["case_count"]
+        assert counts == {
+            "east": 5 if winner == "east" else 4,
+            "west": 5 if winner == "west" else 4,
+        }

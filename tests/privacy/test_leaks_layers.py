@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
 from testing.factories import Person, make_case, make_person, unique
+from tests.cases.advocacy.test_suggestions import suggestions
 
 CELL = (36.75, -1.30, 36.80, -1.25)  # the partner cell holding the default quarry case
 STEP = 0.0025  # squares of about 280 m
@@ -109,11 +110,9 @@ async def test_layer_feature_suggestions_match_the_cell_not_the_true_place(
     ]
     await post_layer(client, coordinator, features)
 
-    response = await client.get("/api/v1/advocacy/suggestions", headers=coordinator.headers)
-    assert response.status_code == 200, response.text
     matched = {
         s["respondent"]["feature"]: set(s["case_ids"])
-        for s in response.json()
+        for s in await suggestions(client, coordinator.headers)
         if s["reason"] == "shared_layer_feature" and s["respondent"]["feature"] in probes
     }
     holds_secret = {name: secret["id"] in matched.get(name, set()) for name in probes}

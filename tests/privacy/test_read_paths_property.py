@@ -78,11 +78,9 @@ def cell_of(point: tuple[float, float], size: float) -> tuple[float, float]:
 
 
 def allowed(point: tuple[float, float], case: TrueCase, size: float, tolerance: float) -> bool:
-    """Whether a point is one of the cell's own corners, centre or quarter point."""
+    """Whether a point is one of the cell's own corners or its centre."""
     x0, y0 = cell_of(case.centroid, size)
-    marks = [
-        (x0 + dx * size, y0 + dy * size) for dx in (0, 0.25, 0.5, 1) for dy in (0, 0.25, 0.5, 1)
-    ]
+    marks = [(x0 + dx * size, y0 + dy * size) for dx in (0, 0.5, 1) for dy in (0, 0.5, 1)]
     return any(math.dist(point, m) <= tolerance + 1e-9 for m in marks)
 
 
@@ -226,6 +224,7 @@ async def collect(
         add_json("hotspots", await get(client, "/api/v1/hotspots", h, bbox=BBOX, **params))
     add_json("custody", await get(client, f"/api/v1/evidence/{evidence_id}/custody", h))
     add_json("evidence", await get(client, f"/api/v1/evidence/{evidence_id}", h))
+    await client.post("/api/v1/advocacy/suggestions/refresh", headers=h)  # GET only reads
     add_json("suggestions", await get(client, "/api/v1/advocacy/suggestions", h))
     levels = ["partner", "public"] if viewer.role == "campaigner" else list(seen)
     for level in levels:

@@ -84,26 +84,45 @@ def verify_dossier(
     raise typer.Exit(0 if report.ok else 1)
 
 
-def verify_audit() -> None:
-    """Check the audit log's chain, and that every head anchored in storage is still there."""
-    from cases.dossiers.anchors import audit_problems, read_anchors
-    from corps.db import standalone_session
+def verify_audit(
+    seal: Annotated[
+        bool, typer.Option("--seal", help="chain the pending entries first (writes the chain)")
+    ] = False,
+) -> None:
+    """Check the audit log's sealed chain, its pending entries and every anchored head."""
+    from cases.dossiers.anchors import audit_check, read_anchors
+    from corps.audit_seal import seal_pending
+    from corps.audit_verify import AuditReport
+    from corps.db import make_engine, make_sessionmaker, standalone_session
     from corps.settings import get_settings
     from corps.storage import storage_from_url
 
-    async def _check() -> tuple[list[str], list[dict[str, Any]]]:
+    async def _check() -> tuple[AuditReport, list[dict[str, Any]]]:
+        if seal:
+            engine = make_engine(get_settings())
+            try:
+                await seal_pending(make_sessionmaker(engine))
+            finally:
+                await engine.dispose()
         anchors = await read_anchors(storage_from_url(get_settings().storage_url))
         async with standalone_session() as session:
-            return await audit_problems(session, anchors), anchors
+            return await audit_check(session, anchors), anchors
 
-    problems, anchors = asyncio.run(_check())
+    report, anchors = asyncio.run(_check())
     typer.echo(f"checked the audit log against {len(anchors)} anchored heads")
-    if problems:
-        typer.echo(f"NOT INTACT: {len(problems)} problem(s):")
-        for problem in problems:
+    head = report.head or {}
+    typer.echo(
+        f"sealed: {report.sealed} entries, head entry {head.get('id', '-')} "
+        f"(position {head.get('seq', '-')}); pending (not yet chained): {report.pending}"
+    )
+    if report.problems:
+        typer.echo(f"NOT INTACT: {len(report.problems)} problem(s):")
+        for problem in report.problems:
             typer.echo(f"  - {problem}")
         raise typer.Exit(1)
-    typer.echo("INTACT: every link and every anchored head checks out.")
+    typer.echo(
+        "INTACT: every link, every pending entry's own hash and every anchored head checks out."
+    )
 
 
 app.add_typer(keys_app, name="keys")

@@ -17,8 +17,12 @@ def near(lon: float, lat: float, east_km: float) -> dict[str, object]:
 
 
 async def suggestions(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict]:
+    """Recompute (a GET only reads), then read the suggestions as the holder of `headers`."""
+    refreshed = await client.post("/api/v1/advocacy/suggestions/refresh", headers=headers)
+    assert refreshed.status_code == 200, refreshed.text
     response = await client.get("/api/v1/advocacy/suggestions", headers=headers)
     assert response.status_code == 200, response.text
+    assert response.headers["x-suggestions-state"] == "fresh"
     return list(response.json())
 
 

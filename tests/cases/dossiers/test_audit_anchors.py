@@ -21,7 +21,9 @@ from cases.dossiers.anchors import (
     read_anchors,
     write_audit_anchor,
 )
-from corps.audit import append_audit, verify_audit_chain
+from corps.audit import append_audit
+from corps.audit_seal import seal_pending
+from corps.audit_verify import verify_audit_chain
 from corps.settings import Settings
 from corps.storage import FileStorage
 
@@ -61,7 +63,7 @@ async def test_the_nightly_job_appends_the_head_once_per_move(
     second = (await anchor_audit_nightly(ctx))["anchor"]
     anchors = await read_anchors(storage)
     assert [a["id"] for a in anchors] == [first["id"], second["id"]]
-    assert second["id"] > first["id"]
+    assert second["id"] > first["id"] and second["seq"] > first["seq"]
     raw = (tmp_path / "store" / ANCHOR_FILE).read_bytes()
     assert raw.startswith(orjson.dumps(anchors[0]) + b"\n")  # older lines kept as they were
 
@@ -72,17 +74,19 @@ async def test_a_truncated_tail_is_detected(engine: AsyncEngine, tmp_path: Path)
     async with factory() as session, session.begin():
         for n in range(3):
             await append_audit(session, None, "test.tail", details={"n": n})
+    await seal_pending(factory)
     async with factory() as session:
         anchor = await write_audit_anchor(session, storage)
     assert anchor is not None
     async with factory() as session:
         assert await audit_problems(session, await read_anchors(storage)) == []
-    # Cut the last two rows, as someone with the owner's rights could, and look again.
+    # Cut the last two links and their rows, as someone with the owner's rights could.
     async with factory() as session, session.begin():
         await session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
-        await session.execute(
-            text("DELETE FROM audit_log WHERE id >= :id"), {"id": anchor["id"] - 1}
-        )
+        await session.execute(text("ALTER TABLE audit_chain DISABLE TRIGGER USER"))
+        cut = text("DELETE FROM audit_chain WHERE seq >= :seq RETURNING entry_id")
+        gone = list(await session.scalars(cut, {"seq": anchor["seq"] - 1}))
+        await session.execute(text("DELETE FROM audit_log WHERE id = ANY(:ids)"), {"ids": gone})
         # The chain alone cannot tell: what is left is a shorter, valid chain.
         assert await verify_audit_chain(session) == []
         problems = await audit_problems(session, await read_anchors(storage))
@@ -94,15 +98,24 @@ async def test_a_truncated_tail_is_detected(engine: AsyncEngine, tmp_path: Path)
 
 
 async def test_corps_verify_audit_reports_a_truncated_log(
-    db: AsyncSession, settings: Settings, tmp_path: Path
+    db: AsyncSession, engine: AsyncEngine, settings: Settings, tmp_path: Path
 ) -> None:
     storage = FileStorage(tmp_path / "store")
+    await append_audit(db, None, "test.cli", details={"n": 1})
+    await db.commit()
+    await seal_pending(async_sessionmaker(engine))
+    await append_audit(db, None, "test.cli", details={"n": 2})  # left pending
+    await db.commit()
     head = await audit_head(db)
     assert head is not None
     await write_audit_anchor(db, storage)
     intact = verify_audit_cli(settings, tmp_path / "store")
     assert intact.returncode == 0, intact.stdout + intact.stderr
     assert "INTACT" in intact.stdout
+    assert (
+        f"head entry {head['id']}" in intact.stdout
+        and "pending (not yet chained): " in intact.stdout
+    )
     # An anchor of a row the log no longer has: its tail was cut after the anchor was taken.
     gone = {"id": head["id"] + 10_000, "hash": "f" * 64, "at": "2026-12-01T02:17:00+00:00"}
     path = tmp_path / "store" / ANCHOR_FILE

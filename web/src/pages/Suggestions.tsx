@@ -20,7 +20,12 @@ export function Suggestions() {
   useEffect(() => {
     let timer = 0;
     const load = async (attempt: number) => {
-      const response = await request("/api/v1/advocacy/suggestions?limit=1000");
+      let response = await request("/api/v1/advocacy/suggestions?limit=1000");
+      // reading never recomputes: on a stale first answer, ask for a refresh and read again
+      if (attempt === 0 && response.headers.get("X-Suggestions-State") === "stale") {
+        const refreshed = await api<{ state: string }>("/api/v1/advocacy/suggestions/refresh", "POST");
+        if (refreshed.state !== "queued") response = await request("/api/v1/advocacy/suggestions?limit=1000");
+      }
       setItems((await response.json()) as Suggestion[]);
       // a large corps recomputes in the background: ask again until the answer is fresh
       if (response.headers.get("X-Suggestions-State") === "stale" && attempt < 30)

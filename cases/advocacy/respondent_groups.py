@@ -11,12 +11,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from cases.advocacy.models import ActorAlias, MergeCandidate
-from cases.advocacy.schemas import ActorRead, MergeCandidateRead
-from cases.models import CaseRespondent, ResponsibleActor
+from cases.advocacy.models import MergeCandidate, RespondentAlias
+from cases.advocacy.schemas import MergeCandidateRead, RespondentRead
+from cases.models import CaseRespondent, Respondent
 from corps.audit import append_audit
-from corps.auth.actor import Actor, Role
-from corps.errors import Conflict, Forbidden, NotFound
+from corps.auth.actor import Actor
+from corps.auth.policy import reads_corps_wide, resolves_respondents
+from corps.errors import Conflict, NotFound
 
 SIMILARITY_THRESHOLD = 0.55
 CORPS_CASE_COUNT = text("SELECT ej_actor_corps_case_count(:actor_id)")
@@ -36,8 +37,7 @@ ON CONFLICT ON CONSTRAINT uq_actor_merge_candidates_pair DO NOTHING
 
 
 def _check_coordinator(actor: Actor) -> None:
-    if actor.role not in (Role.coordinator, Role.admin):
-        raise Forbidden("Resolving respondents needs the coordinator or admin role.")
+    resolves_respondents.require(actor)
 
 
 async def find_candidates(session: AsyncSession) -> int:
@@ -47,22 +47,24 @@ async def find_candidates(session: AsyncSession) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def _actor_read(session: AsyncSession, actor_id: uuid.UUID) -> ActorRead:
-    row = await session.get(ResponsibleActor, actor_id)
+async def _respondent_read(session: AsyncSession, respondent_id: uuid.UUID) -> RespondentRead:
+    row = await session.get(Respondent, respondent_id)
     if row is None:
         raise NotFound("No such actor.")
     spellings = list(
         await session.scalars(
             select(func.distinct(CaseRespondent.name_as_given))
-            .where(CaseRespondent.actor_id == actor_id)
+            .where(CaseRespondent.actor_id == respondent_id)
             .limit(50)
         )
     )
     count = await session.scalar(
-        select(func.count()).select_from(CaseRespondent).where(CaseRespondent.actor_id == actor_id)
+        select(func.count())
+        .select_from(CaseRespondent)
+        .where(CaseRespondent.actor_id == respondent_id)
     )
-    corps_count = await session.scalar(CORPS_CASE_COUNT, {"actor_id": actor_id})
-    return ActorRead(
+    corps_count = await session.scalar(CORPS_CASE_COUNT, {"actor_id": respondent_id})
+    return RespondentRead(
         id=row.id,
         name=row.name,
         kind=row.kind,
@@ -76,7 +78,7 @@ async def _actor_read(session: AsyncSession, actor_id: uuid.UUID) -> ActorRead:
 
 async def search(
     session: AsyncSession, actor: Actor, q: str | None, limit: int = 50
-) -> list[ActorRead]:
+) -> list[RespondentRead]:
     """Actors whose name looks like q, merged ones left out.
 
     Coordinators and admins search the whole registry (they resolve and merge it). Everyone
@@ -84,27 +86,25 @@ async def search(
     links they see), "other" parties (possibly people) never; the rest of the corps is a
     number, `corps_case_count`.
     """
-    stmt = select(ResponsibleActor.id).where(ResponsibleActor.merged_into.is_(None))
-    if actor.role not in (Role.coordinator, Role.admin):
+    stmt = select(Respondent.id).where(Respondent.merged_into.is_(None))
+    if not reads_corps_wide(actor):
         named_in_readable_case = (
-            select(CaseRespondent.case_id)
-            .where(CaseRespondent.actor_id == ResponsibleActor.id)
-            .exists()
+            select(CaseRespondent.case_id).where(CaseRespondent.actor_id == Respondent.id).exists()
         )
         stmt = stmt.where(
-            ResponsibleActor.kind.in_(("company", "government_agency")), named_in_readable_case
+            Respondent.kind.in_(("company", "government_agency")), named_in_readable_case
         )
     if q:
         stmt = stmt.where(
             or_(
-                ResponsibleActor.normalized_name.op("%")(q.lower()),
-                ResponsibleActor.name.ilike(f"%{q}%"),
+                Respondent.normalized_name.op("%")(q.lower()),
+                Respondent.name.ilike(f"%{q}%"),
             )
         )
-        stmt = stmt.order_by(func.similarity(ResponsibleActor.normalized_name, q.lower()).desc())
+        stmt = stmt.order_by(func.similarity(Respondent.normalized_name, q.lower()).desc())
     else:
-        stmt = stmt.order_by(ResponsibleActor.name)
-    return [await _actor_read(session, i) for i in await session.scalars(stmt.limit(limit))]
+        stmt = stmt.order_by(Respondent.name)
+    return [await _respondent_read(session, i) for i in await session.scalars(stmt.limit(limit))]
 
 
 async def candidates(
@@ -112,7 +112,7 @@ async def candidates(
 ) -> list[MergeCandidateRead]:
     """Look-alike pairs for a coordinator to decide on."""
     _check_coordinator(actor)
-    a, b = aliased(ResponsibleActor), aliased(ResponsibleActor)
+    a, b = aliased(Respondent), aliased(Respondent)
     rows = (
         await session.execute(
             select(MergeCandidate, a, b)
@@ -166,14 +166,12 @@ async def decide(
         pair = {candidate.actor_a, candidate.actor_b}
         if keep is not None and keep not in pair:
             raise Conflict("`keep` must be one of the pair.")
-        a, b = [await session.get_one(ResponsibleActor, i) for i in sorted(pair)]
+        a, b = [await session.get_one(Respondent, i) for i in sorted(pair)]
         target = keep or (a.id if a.created_at <= b.created_at else b.id)
         source = (pair - {target}).pop()
         await merge(session, actor, source=source, target=target)
     await session.flush()
-    a, b = [
-        await session.get_one(ResponsibleActor, i) for i in (candidate.actor_a, candidate.actor_b)
-    ]
+    a, b = [await session.get_one(Respondent, i) for i in (candidate.actor_a, candidate.actor_b)]
     return MergeCandidateRead(
         id=candidate.id,
         similarity=round(candidate.similarity, 3),
@@ -187,8 +185,8 @@ async def merge(
     session: AsyncSession, actor: Actor, *, source: uuid.UUID, target: uuid.UUID
 ) -> None:
     """Fold source into target: its cases move over, its name becomes an alias."""
-    src = await session.get_one(ResponsibleActor, source, with_for_update=True)
-    dst = await session.get_one(ResponsibleActor, target)
+    src = await session.get_one(Respondent, source, with_for_update=True)
+    dst = await session.get_one(Respondent, target)
     if dst.merged_into:
         raise Conflict("The actor to keep was itself merged; merge into its target instead.")
     both = select(CaseRespondent.case_id).where(CaseRespondent.actor_id == target)
@@ -201,18 +199,14 @@ async def merge(
         update(CaseRespondent).where(CaseRespondent.actor_id == source).values(actor_id=target)
     )
     await session.execute(
-        update(ResponsibleActor)
-        .where(ResponsibleActor.merged_into == source)
-        .values(merged_into=target)
+        update(Respondent).where(Respondent.merged_into == source).values(merged_into=target)
     )
     await session.execute(
-        update(ResponsibleActor)
-        .where(ResponsibleActor.parent_id == source)
-        .values(parent_id=target)
+        update(Respondent).where(Respondent.parent_id == source).values(parent_id=target)
     )
     src.merged_into = target
     await session.execute(
-        insert(ActorAlias)
+        insert(RespondentAlias)
         .values(normalized_name=src.normalized_name, actor_id=target, merged_from=source)
         .on_conflict_do_update(index_elements=["normalized_name"], set_={"actor_id": target})
     )
@@ -227,15 +221,15 @@ async def merge(
 
 
 async def set_parent(
-    session: AsyncSession, actor: Actor, actor_id: uuid.UUID, parent_id: uuid.UUID | None
-) -> ActorRead:
-    """Record that an actor is a subsidiary of a group (one level deep)."""
+    session: AsyncSession, actor: Actor, respondent_id: uuid.UUID, parent_id: uuid.UUID | None
+) -> RespondentRead:
+    """Record that a respondent is a subsidiary of a group (one level deep)."""
     _check_coordinator(actor)
-    row = await session.get(ResponsibleActor, actor_id)
+    row = await session.get(Respondent, respondent_id)
     if row is None:
         raise NotFound("No such actor.")
     if parent_id is not None:
-        parent = await session.get(ResponsibleActor, parent_id)
+        parent = await session.get(Respondent, parent_id)
         if parent is None:
             raise NotFound("No such parent actor.")
         if parent.id == row.id or parent.parent_id is not None:
@@ -247,7 +241,7 @@ async def set_parent(
         actor,
         "actor.grouped",
         object_type="actor",
-        object_id=actor_id,
+        object_id=respondent_id,
         details={"parent_id": str(parent_id) if parent_id else None},
     )
-    return await _actor_read(session, actor_id)
+    return await _respondent_read(session, respondent_id)
