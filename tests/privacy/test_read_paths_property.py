@@ -80,9 +80,7 @@ def cell_of(point: tuple[float, float], size: float) -> tuple[float, float]:
 def allowed(point: tuple[float, float], case: TrueCase, size: float, tolerance: float) -> bool:
     """Whether a point is one of the cell's own corners or its centre."""
     x0, y0 = cell_of(case.centroid, size)
-    marks = [
-        (x0 + dx * size, y0 + dy * size) for dx in (0, 0.5, 1) for dy in (0, 0.5, 1)
-    ]
+    marks = [(x0 + dx * size, y0 + dy * size) for dx in (0, 0.5, 1) for dy in (0, 0.5, 1)]
     return any(math.dist(point, m) <= tolerance + 1e-9 for m in marks)
 
 
