@@ -1,13 +1,13 @@
 """Issue families: each issue type names the family its cases are suggested together in.
 
-Revision ID: 0086_issue_family
+Revision ID: 0086
 Revises: 0083
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0086_issue_family"
+revision = "0086"
 down_revision = "0083"
 branch_labels = None
 depends_on = None
