@@ -6,7 +6,8 @@ export EJ_MIGRATION_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0
 export EJ_TEST_DATABASE_URL ?= postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_test
 export EJ_TEST_APP_DATABASE_URL ?= postgresql+asyncpg://ejcorps_app:ejcorps_app@127.0.0.1:5432/ejcorps_test
 export EJ_REDIS_URL ?= redis://127.0.0.1:6379/0
-export EJ_TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+# One Redis database per test process (pytest -n 2 runs two): a list, or db indexes from the first on.
+export EJ_TEST_REDIS_URL ?= redis://127.0.0.1:6379/1 redis://127.0.0.1:6379/9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -47,7 +48,7 @@ run: seed web
 lint: venv
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
-	$(VENV)/mypy corps geo cases maps
+	$(VENV)/mypy corps geo cases maps testing
 	$(VENV)/lint-imports
 
 format: venv

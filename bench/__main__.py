@@ -140,8 +140,8 @@ async def main() -> None:
 async def _a_case_of(settings: object, token: str) -> str:
     import httpx
 
-    from tests.factories import case_body
-    from tests.live import live_server
+    from testing.factories import case_body
+    from testing.live import live_server
 
     async with (
         live_server(settings) as server,

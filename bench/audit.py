@@ -20,7 +20,7 @@ import httpx
 
 from bench.common import Table
 from corps.settings import Settings
-from tests.live import live_server
+from testing.live import live_server
 
 CLIENTS = 16
 TARGET = 0.8

@@ -29,8 +29,8 @@ from bench.common import Table
 from bench.upload import multipart
 from corps.jobs import HEARTBEAT_KEY, create_job_pool
 from corps.settings import Settings
-from tests.factories import case_body
-from tests.live import process_env
+from testing.factories import case_body
+from testing.live import process_env
 
 MB = 1 << 20
 

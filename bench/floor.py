@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from bench.common import BENCH_DATABASE_URL, Table
-from bench.maps import RawQuery, Spread, interleaved, users, verdict
+from bench.maps.common import RawQuery, Spread, interleaved, users, verdict
 from cases import service
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor
@@ -33,7 +33,7 @@ from corps.auth.tokens import issue_token
 from corps.pagination import PageParams
 from corps.settings import Settings
 from corps.viewer import Viewer
-from tests.live import live_server
+from testing.live import live_server
 
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 FLOOR_TARGET_MS = 2.0

@@ -10,7 +10,7 @@ import httpx
 
 from bench.common import BENCH_DATABASE_URL, Table, median_ms, timed
 from corps.settings import Settings
-from tests.live import live_server
+from testing.live import live_server
 
 RAW_FIRST_PAGE = """
 SELECT id, reference, title, status, ST_AsGeoJSON(geometry) FROM cases

@@ -31,13 +31,13 @@ import corps.viewer
 from corps.app import create_app
 from corps.cli import run_migrations
 from corps.settings import Settings
-from tests.factories import case_body, make_person
+from testing.factories import case_body, make_person
 
 OWNER_URL = os.environ.get(
     "EJ_RLS_BENCH_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_rlsbench"
 )
 APP_URL = OWNER_URL.replace("ejcorps:ejcorps@", "ejcorps_app:ejcorps_app@")
-REDIS_URL = os.environ.get("EJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
+REDIS_URL = os.environ.get("EJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/2").split()[0]
 
 RLS_TABLES = (
     "SELECT relname FROM pg_class WHERE relrowsecurity "

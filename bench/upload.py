@@ -12,7 +12,7 @@ import httpx
 
 from bench.common import Table
 from corps.settings import Settings
-from tests.live import live_server
+from testing.live import live_server
 
 CHUNK = 1 << 20
 

@@ -32,7 +32,7 @@ from bench.common import Table, bench_settings
 from corps.auth.session import SESSION_COOKIE
 from corps.auth.tokens import issue_token
 from corps.settings import Settings
-from tests.live import live_server
+from testing.live import live_server
 
 CHROMIUM = "/usr/bin/chromium"
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"

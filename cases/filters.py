@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Depends, Query
 from sqlalchemy import DateTime, Float, Text, Uuid, bindparam, cast, column, func, select, table
 from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.sql.elements import ColumnElement
@@ -152,14 +153,28 @@ def within_layer_clause(
     )
 
 
-async def case_filters(
-    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in WGS 84")] = None,
+async def attribute_filters(
     issue_type: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(pattern=query_pattern(CaseStatus))] = None,
     organization_id: uuid.UUID | None = None,
     country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
     sensitivity: Annotated[str | None, Query(pattern=query_pattern(Sensitivity))] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
+) -> CaseFilters:
+    """The filters on a case's attributes, declared once for every read (lists, maps, OGC)."""
+    return CaseFilters(
+        issue_type=issue_type,
+        status=status,
+        organization_id=organization_id,
+        country=country,
+        sensitivity=sensitivity,
+        q=q,
+    )
+
+
+async def case_filters(
+    attributes: Annotated[CaseFilters, Depends(attribute_filters)],
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy in WGS 84")] = None,
     updated_after: datetime | None = None,
     within_layer: Annotated[
         uuid.UUID | None, Query(description="only cases touching a feature of this layer")
@@ -174,14 +189,9 @@ async def case_filters(
                 f"updated_after: {exc}",
                 extra={"errors": [{"loc": ["query", "updated_after"], "msg": str(exc)}]},
             ) from exc
-    return CaseFilters(
+    return dataclasses.replace(
+        attributes,
         bbox=parse_bbox(bbox) if bbox else None,
-        issue_type=issue_type,
-        status=status,
-        organization_id=organization_id,
-        country=country,
-        sensitivity=sensitivity,
-        q=q,
         updated_after=updated_after,
         within_layer=within_layer,
     )

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from cases.filters import CaseFilters
+from cases.filters import CaseFilters, attribute_filters
 from cases.view import BBox
-from cases.vocabularies import CaseStatus, Sensitivity
 from corps.errors import AppError
 from corps.pagination import MAX_OFFSET, in_utc
-from corps.vocabulary import query_pattern
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -107,6 +104,7 @@ class ItemsQuery:
 
 
 async def items_query(
+    filters: Annotated[CaseFilters, Depends(attribute_filters)],
     limit: Annotated[
         int,
         Query(
@@ -130,12 +128,6 @@ async def items_query(
             "each case's updated_at (its last change). A bare date means that whole day (UTC).",
         ),
     ] = None,
-    issue_type: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[str | None, Query(pattern=query_pattern(CaseStatus))] = None,
-    organization_id: uuid.UUID | None = None,
-    country: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
-    sensitivity: Annotated[str | None, Query(pattern=query_pattern(Sensitivity))] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
 ) -> ItemsQuery:
     """Read the items parameters; limit is clamped to the maximum, not refused."""
     updated_from, updated_to = _parse_datetime(datetime_) if datetime_ else (None, None)
@@ -145,12 +137,5 @@ async def items_query(
         bbox=_parse_bbox(bbox) if bbox else None,
         updated_from=updated_from,
         updated_to=updated_to,
-        filters=CaseFilters(
-            issue_type=issue_type,
-            status=status,
-            organization_id=organization_id,
-            country=country,
-            sensitivity=sensitivity,
-            q=q,
-        ),
+        filters=filters,
     )

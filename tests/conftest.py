@@ -1,10 +1,12 @@
-"""Fixtures: a freshly migrated real PostGIS database, a real Redis, the app and its clients."""
+"""Fixtures: real PostGIS databases of this test process, a real Redis, the app and clients.
+
+Each test runs in a transaction rolled back at its end (testing/isolation.py), unless it is
+marked `committed`: then its rows go to a database of committed tests (testing/databases.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,8 +14,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -23,25 +26,28 @@ from sqlalchemy.ext.asyncio import (
 from corps.app import create_app
 from corps.cli import run_migrations
 from corps.settings import Settings
+from testing.databases import prepare, worker_databases, worker_redis_url
+from testing.isolation import OWNER, JoinedEngine, joined_sessionmaker
 
-TEST_DATABASE_URL = os.environ.get(
-    "EJ_TEST_DATABASE_URL", "postgresql+asyncpg://ejcorps:ejcorps@127.0.0.1:5432/ejcorps_test"
-)
-# The app under test connects as the service role; tests that tamper use the owner's engine.
-TEST_APP_DATABASE_URL = os.environ.get(
-    "EJ_TEST_APP_DATABASE_URL",
-    TEST_DATABASE_URL.replace("ejcorps:ejcorps@", "ejcorps_app:ejcorps_app@"),
-)
-TEST_REDIS_URL = os.environ.get("EJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+DATABASES = worker_databases()
+# The rolled-back world: this test process's own database, as the owner and the service role.
+TEST_DATABASE_URL = DATABASES.owner_url
+TEST_APP_DATABASE_URL = DATABASES.app_url
+TEST_REDIS_URL = worker_redis_url()
+APP_ROLE = make_url(TEST_APP_DATABASE_URL).username or "ejcorps_app"
 
 
-async def _reset_database() -> None:
-    """Drop everything the test role owns, then migrate from scratch."""
-    engine = create_async_engine(TEST_DATABASE_URL)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP OWNED BY current_user CASCADE"))
-    await engine.dispose()
-    await asyncio.to_thread(run_migrations, TEST_DATABASE_URL)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "committed: the test's rows are committed, to a database of committed tests only "
+        "(a live server, a worker, the CLI or a second connection must see them)",
+    )
+
+
+def committed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test runs in the committed world instead of a rolled-back transaction."""
+    return request.node.get_closest_marker("committed") is not None
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +61,9 @@ def settings(storage_dir: Path) -> Settings:
     """Settings pointing at the test database, test Redis and a temporary store."""
     return Settings(
         env="test",
-        database_url=TEST_APP_DATABASE_URL,
-        migration_database_url=TEST_DATABASE_URL,
+        # What child processes and second connections see: the committed world.
+        database_url=DATABASES.live_app_url,
+        migration_database_url=DATABASES.live_owner_url,
         redis_url=TEST_REDIS_URL,
         storage_url=f"file://{storage_dir}",
         secret_key="test-secret-key-that-is-long-enough-0123456789",
@@ -68,25 +75,88 @@ def settings(storage_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 async def migrated() -> None:
-    """A database migrated from scratch once per run, and an empty test Redis."""
-    await _reset_database()
+    """This process's databases cloned from one migrated once per run, and an empty Redis."""
+    await prepare(DATABASES, run_migrations, APP_ROLE)
     redis = Redis.from_url(TEST_REDIS_URL)
     await redis.flushdb()
     await redis.aclose()
 
 
 @pytest.fixture(scope="session")
-async def engine(migrated: None) -> AsyncIterator[AsyncEngine]:
-    """An engine for tests to read and write the database directly."""
-    eng = create_async_engine(TEST_DATABASE_URL, pool_size=5)
+async def owner_engine(migrated: None) -> AsyncIterator[AsyncEngine]:
+    """The owner's engine on the rolled-back world; each test takes one connection of it."""
+    eng = create_async_engine(TEST_DATABASE_URL, pool_size=2)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+async def live_engine(migrated: None) -> AsyncIterator[AsyncEngine]:
+    """The owner's engine on the committed world."""
+    eng = create_async_engine(DATABASES.live_owner_url, pool_size=5)
     yield eng
     await eng.dispose()
 
 
 @pytest.fixture
-async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session that commits what the test's factories make."""
-    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+async def joined(
+    request: pytest.FixtureRequest, owner_engine: AsyncEngine
+) -> AsyncIterator[AsyncConnection | None]:
+    """The test's connection in a transaction rolled back at its end (None if committed)."""
+    if committed(request):
+        yield None
+        return
+    async with owner_engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+@pytest.fixture(autouse=True)
+def _app_joins_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The app (when the test uses it) runs its sessions inside the test's transaction.
+
+    A plain fixture: it asks for the async ones by name, which only works outside a loop.
+    """
+    if committed(request):
+        yield
+        return
+    if "engine" in request.fixturenames:
+        pytest.fail("`engine` reaches the committed world: mark the test committed, or use db")
+    if "app" not in request.fixturenames:
+        yield
+        return
+    joined: AsyncConnection = request.getfixturevalue("joined")
+    application: FastAPI = request.getfixturevalue("app")
+    state = application.state
+    before = state.sessionmaker, state.engine
+    state.sessionmaker = joined_sessionmaker(joined, APP_ROLE)
+    state.engine = JoinedEngine(joined, APP_ROLE)
+    try:
+        yield
+    finally:
+        state.sessionmaker, state.engine = before
+
+
+@pytest.fixture(scope="session")
+def engine(live_engine: AsyncEngine) -> AsyncEngine:
+    """The owner's engine on the committed world, for committed tests that use SQL directly."""
+    return live_engine
+
+
+@pytest.fixture
+async def db(
+    joined: AsyncConnection | None, live_engine: AsyncEngine
+) -> AsyncIterator[AsyncSession]:
+    """The owner's session for factories: its commits last as long as the test's world."""
+    if joined is None:
+        factory = async_sessionmaker(live_engine, expire_on_commit=False)
+    else:
+        factory = joined_sessionmaker(joined, OWNER)
+    async with factory() as session:
         yield session
 
 

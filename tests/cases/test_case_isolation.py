@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_case, make_person
+from testing.factories import case_body, make_case, make_person
 
 EVENT = {"kind": "note", "occurred_on": "2026-03-02", "description": "Visited the site"}
 

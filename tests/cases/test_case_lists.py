@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_org, make_person
+from testing.factories import make_case, make_org, make_person
 
 
 async def ids(client: httpx.AsyncClient, headers: dict[str, str], **params: object) -> list[str]:
@@ -17,6 +18,7 @@ async def ids(client: httpx.AsyncClient, headers: dict[str, str], **params: obje
     return [c["id"] for c in response.json()["items"]]
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_every_filter_narrows_the_list(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
@@ -80,6 +82,7 @@ async def test_search_works_in_non_latin_scripts(
     assert await ids(client, h, q="खनन") == [hindi["id"]]
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_pages_do_not_repeat_or_skip_when_cases_are_added_between_pages(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:
@@ -104,6 +107,7 @@ async def test_pages_do_not_repeat_or_skip_when_cases_are_added_between_pages(
     assert len(seen) == len(set(seen))
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_updated_after_returns_changes_oldest_first_for_sync(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:

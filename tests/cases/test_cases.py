@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.models import Case, CaseEvent
 from corps.audit import AuditEntry
 from corps.settings import Settings
-from tests.factories import QUARRY, case_body, make_case, make_org, make_person
+from testing.factories import QUARRY, case_body, make_case, make_org, make_person
 
 
 async def test_a_paralegal_records_a_polygon_case(
@@ -103,6 +103,7 @@ async def test_unknown_issue_type_is_a_422_and_nothing_is_written(
     assert count == 0
 
 
+@pytest.mark.committed  # requests at once each need a connection of their own
 async def test_concurrent_creates_get_unique_consecutive_references(
     app: object, db: AsyncSession, settings: Settings
 ) -> None:
@@ -152,6 +153,7 @@ async def test_offline_replay_is_idempotent_and_a_different_body_conflicts(
     assert count == 1
 
 
+@pytest.mark.committed  # requests at once each need a connection of their own
 async def test_concurrent_replays_of_one_offline_case_make_one_case(
     app: object, db: AsyncSession, settings: Settings
 ) -> None:
@@ -187,6 +189,7 @@ async def test_a_stale_if_match_is_412_and_changes_nothing(
     assert now["title"] == "Quarry dust, second visit" and now["version"] == 2
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_status_moves_along_the_cycle_and_illegal_moves_are_409(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:

@@ -12,6 +12,9 @@ from corps.audit_seal import seal_batch
 from corps.audit_verify import audit_report, verify_audit_chain
 from corps.settings import Settings
 
+# Committed rows: connections of their own, as the service role, must see them.
+pytestmark = pytest.mark.committed
+
 
 async def _append_three(session: AsyncSession) -> list[int]:
     ids = []

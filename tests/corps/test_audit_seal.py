@@ -21,7 +21,10 @@ from corps.audit_seal import pending_count, seal_pending
 from corps.audit_verify import audit_report
 from corps.settings import Settings
 from corps.viewer import Viewer
-from tests.factories import make_case, make_person, viewer_of
+from testing.factories import make_case, make_person, viewer_of
+
+# A second connection (the service's role) must read what the test made: committed.
+pytestmark = pytest.mark.committed
 
 
 @pytest.fixture

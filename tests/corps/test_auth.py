@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import AuditEntry
 from corps.settings import Settings
-from tests.factories import PASSWORD, make_person
+from testing.factories import PASSWORD, make_person
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:

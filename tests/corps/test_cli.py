@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.members.models import User
 from corps.organizations.models import Organization
 from corps.settings import Settings
-from tests.factories import unique
+from testing.factories import unique
+
+# Committed rows: the corps command line, a child process, reads them.
+pytestmark = pytest.mark.committed
 
 COMMANDS = ["serve", "worker", "migrate", "create-user", "seed-demo", "verify-dossier"]
 

@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from corps.settings import Settings
+from testing.live import free_port
 from tests.corps.cli_run import corps_env, run_corps
-from tests.live import free_port
+
+# Committed rows: the corps command line, a child process, reads them.
+pytestmark = pytest.mark.committed
 
 
 def lines_of(stdout: str, name: str) -> list[str]:

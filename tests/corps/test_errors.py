@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.app import create_app
 from corps.settings import Settings
-from tests.factories import make_person
+from testing.factories import make_person
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:

@@ -10,8 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from corps.cli.base import CliError
 from corps.settings import Settings
+from testing.factories import make_org, unique
 from tests.corps.cli_run import corps_env, run_corps, run_corps_in_terminal
-from tests.factories import make_org, unique
+
+# Committed rows: the corps command line, a child process, reads them.
+pytestmark = pytest.mark.committed
 
 COMMANDS = [
     "init",

@@ -22,10 +22,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from corps.settings import Settings
+from testing.factories import case_body
+from testing.live import live_server
 from tests.conftest import TEST_DATABASE_URL
 from tests.corps.cli_run import corps_env, run_corps
-from tests.factories import case_body
-from tests.live import live_server
+
+# Committed rows: the corps command line, a child process, reads them.
+pytestmark = pytest.mark.committed
 
 SUPERUSER_URL = os.environ.get(
     "EJ_TEST_SUPERUSER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -6,10 +6,14 @@ import asyncio
 import os
 import sys
 
+import pytest
 from redis.asyncio import Redis
 
 from corps.jobs import HEARTBEAT_KEY, create_job_pool
 from corps.settings import Settings
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 
 async def test_the_worker_beats_and_runs_an_enqueued_job(settings: Settings) -> None:

@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.jobs import QUEUE_NAME, create_job_pool
 from corps.settings import Settings
-from tests.factories import PASSWORD, case_body, make_person
-from tests.live import live_server, live_worker
+from testing.factories import PASSWORD, case_body, make_person
+from testing.live import live_server, live_worker
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 WRONG_PASSWORD = "not-the-password-9x7"
 SECRET_LON, SECRET_LAT = 36.913579, -1.246813  # a high-risk case's place

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.organizations.models import Organization
 from corps.settings import Settings
-from tests.factories import make_org, make_person, unique
+from testing.factories import make_org, make_person, unique
 
 
 def new_user(role: str, organization_id: object = None) -> dict[str, object]:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_org, make_person, unique
+from testing.factories import make_org, make_person, unique
 
 ALL_ROLES = ["paralegal", "org_admin", "coordinator", "campaigner", "admin"]
 

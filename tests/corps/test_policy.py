@@ -15,7 +15,7 @@ from corps.auth.policy import (
     records_cases,
 )
 from corps.settings import Settings
-from tests.factories import make_person
+from testing.factories import make_person
 
 
 @pytest.mark.parametrize("role", list(Role))

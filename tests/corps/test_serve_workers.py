@@ -6,9 +6,13 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from corps.settings import Settings
-from tests.live import live_server
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 
 def children(pid: int) -> list[int]:

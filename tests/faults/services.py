@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.live import free_port
+from testing.live import free_port
 
 PG_BIN_CANDIDATES = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"]
 

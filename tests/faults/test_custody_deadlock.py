@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,10 @@ from cases.evidence.jobs import process_job
 from corps.settings import Settings
 from corps.storage import Storage
 from corps.viewer import acting_as
-from tests.factories import make_case, make_person, photo_with_gps, upload, viewer_of
+from testing.factories import make_case, make_person, photo_with_gps, upload, viewer_of
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 
 class PausedStorage:

@@ -36,9 +36,12 @@ from corps.cli import run_migrations
 from corps.db import make_engine, make_sessionmaker
 from corps.settings import Settings
 from corps.storage import FileStorage
-from tests.factories import Person, case_body, make_person
+from testing.factories import Person, case_body, make_person
+from testing.live import live_server, live_worker
 from tests.faults.services import PostgresCluster, RedisServer
-from tests.live import live_server, live_worker
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 MB = 1 << 20
 WRITERS = 24

@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.app import create_app
 from corps.jobs import HEARTBEAT_KEY
 from corps.settings import Settings
-from tests.factories import make_case, make_person, upload
+from testing.factories import make_case, make_person, upload
 from tests.faults.services import RedisServer
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 MB = 1024 * 1024
 

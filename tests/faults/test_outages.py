@@ -13,14 +13,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.app import create_app
 from corps.auth.tokens import issue_token
 from corps.settings import Settings
-from tests.factories import PASSWORD, make_person
-from tests.live import free_port, process_env
+from testing.factories import PASSWORD, make_person
+from testing.live import free_port, process_env
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 
 def dead_database(settings: Settings) -> str:

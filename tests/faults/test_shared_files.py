@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.settings import Settings
 from corps.storage import key_for
 from corps.storage.blobs import remove_if_unreferenced
-from tests.factories import make_case, make_person, upload
+from testing.factories import make_case, make_person, upload
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 PAIRS = 100
 WRONG_SHA = "0" * 64

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +19,11 @@ from cases.evidence.sweeps import sweep_storage
 from corps.app import create_app
 from corps.settings import Settings
 from corps.storage import FileStorage, key_for
+from testing.factories import make_case, make_person, upload
 from tests.corps.cli_run import corps_env, run_corps
-from tests.factories import make_case, make_person, upload
+
+# Committed rows: the corps command line, a child process, reads them.
+pytestmark = pytest.mark.committed
 
 DAY = 24 * 3600
 

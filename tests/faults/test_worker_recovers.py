@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from redis.asyncio import Redis
@@ -26,9 +27,12 @@ from corps.jobs import HEARTBEAT_KEY, QUEUE_NAME, create_job_pool
 from corps.settings import Settings
 from maps.hotspot_cache import requeue_unfinished
 from maps.models import HotspotResult
-from tests.factories import make_case, make_person, photo_with_gps, upload
+from testing.factories import make_case, make_person, photo_with_gps, upload
+from testing.live import live_worker
 from tests.faults.services import RedisServer
-from tests.live import live_worker
+
+# Committed rows: faults hit real processes, connections and concurrent writers.
+pytestmark = pytest.mark.committed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.settings import Settings
 from geo import geometry_work
 from geo.geometry_work import GeometryLimits
-from tests.factories import case_body, make_case, make_person
+from testing.factories import case_body, make_case, make_person
+from testing.live import live_server
 from tests.hardening.responsiveness import allowed_wait, health_baseline, watch_health
-from tests.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 MEMORY_LIMIT_KB = 1024 * 1024  # the server's RSS stays under 1 GB through the bomb
 

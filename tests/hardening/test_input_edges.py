@@ -17,7 +17,7 @@ from corps.db import SessionDep
 from corps.pagination import encode_cursor
 from corps.settings import Settings
 from maps.hotspots import HotspotScope, hexagon_hotspots
-from tests.factories import Person, make_case, make_person
+from testing.factories import Person, make_case, make_person
 
 NUL = "a\u0000b"
 EDGE = "9999-12-31T23:59:59-14:00"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from corps.settings import Settings
 from maps import layers
 from maps.layer_safety import lock_down_gdal
-from tests.factories import Person, make_person
+from testing.factories import Person, make_person
 from tests.maps.test_layers import box, geojson, post_layer, write_layer
 
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import Person, make_case, make_person, photo_with_gps, upload
+from testing.factories import Person, make_case, make_person, photo_with_gps, upload
 
 PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 # Path parameters that name no organization's object, with the reason they are left out.

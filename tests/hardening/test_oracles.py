@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_case, make_person
+from testing.factories import case_body, make_case, make_person
 
 
 async def test_a_case_id_of_another_organization_answers_like_any_unusable_id(

@@ -12,8 +12,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_person
-from tests.live import live_server
+from testing.factories import make_person
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 CHECKS = ",".join(
     (

@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import PASSWORD, make_person
+from testing.factories import PASSWORD, make_person
 
 
 async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:

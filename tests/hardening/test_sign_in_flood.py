@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.audit import AuditEntry
 from corps.settings import Settings
-from tests.factories import PASSWORD, make_person, unique
-from tests.live import live_server
+from testing.factories import PASSWORD, make_person, unique
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 TOKEN = "/api/v1/auth/token"
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 
 EXACT = {"type": "Point", "coordinates": [29.3612, -1.6789]}
 

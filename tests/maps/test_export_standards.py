@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 
 CLOCKWISE = {
     "type": "Polygon",

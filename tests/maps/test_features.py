@@ -23,8 +23,11 @@ from corps.app import create_app
 from corps.settings import Settings
 from maps import features
 from maps.layer_safety import GDAL_LOCKDOWN, lock_down_gdal
-from tests.factories import Person, make_case, make_org, make_person
-from tests.live import live_server
+from testing.factories import Person, make_case, make_org, make_person
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 ITEMS = "/ogc/collections/cases/items"
 GEOJSON = "application/geo+json"
@@ -55,6 +58,10 @@ async def app(settings: Settings, migrated: None) -> AsyncIterator[FastAPI]:
         application.include_router(features.router)
     async with LifespanManager(application):
         yield application
+
+
+# A case id fixed at collection time: pytest-xdist workers must collect the same test ids.
+ANY_ID = uuid.UUID("5f0c6a3e-1d2b-4c8e-9a7f-3b6e2d1c0a9f")
 
 
 def point(lon: float, lat: float) -> dict[str, Any]:
@@ -354,7 +361,7 @@ async def test_a_coordinator_sees_another_organizations_high_risk_case_as_a_cell
         "/ogc/collections",
         "/ogc/collections/cases",
         ITEMS,
-        f"{ITEMS}/{uuid.uuid4()}",
+        f"{ITEMS}/{ANY_ID}",
     ],
 )
 async def test_no_token_is_401(client: httpx.AsyncClient, path: str) -> None:

@@ -14,8 +14,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import PASSWORD, case_body, make_person
-from tests.live import live_server
+from testing.factories import PASSWORD, case_body, make_person
+from testing.live import live_server
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

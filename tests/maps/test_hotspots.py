@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from corps.settings import Settings
 from maps import hotspot_cache
-from tests.factories import make_case, make_org, make_person
+from testing.factories import make_case, make_org, make_person
 
 
 def destination(lon: float, lat: float, east_m: float, north_m: float) -> tuple[float, float]:

@@ -28,7 +28,7 @@ from corps.errors import PayloadTooLarge
 from corps.settings import Settings
 from maps.layer_upload import receive_layer_file
 from maps.models import LayerFeature, LayerFeaturePart, ReferenceLayer
-from tests.factories import Person, make_case, make_person
+from testing.factories import Person, make_case, make_person
 
 # Covers the demo quarry (lon 36.78-36.79, lat -1.29 - -1.28) with a margin of 0.005 degrees.
 CONCESSION_BOX = (36.775, -1.295, 36.795, -1.275)
@@ -482,6 +482,7 @@ async def test_the_upload_is_capped_while_streaming(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_layers_are_listed_by_page_and_features_served_as_geojson(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings, coordinator: Person
 ) -> None:

@@ -10,7 +10,7 @@ from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.settings import Settings
 from maps.tile_cache import PREFIX, TOTAL, TileCache, tile_key
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 from tests.maps.test_tiles import get_tile, tile_of
 
 LON, LAT, Z = 36.81, -1.29, 13

@@ -9,7 +9,7 @@ import mapbox_vector_tile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

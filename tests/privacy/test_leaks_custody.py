@@ -14,7 +14,7 @@ from cases.evidence.custody import append_custody_event
 from cases.evidence.jobs import process_evidence
 from corps.settings import Settings
 from corps.storage import Storage, storage_from_url
-from tests.factories import make_case, make_person, photo_with_gps, upload
+from testing.factories import make_case, make_person, photo_with_gps, upload
 
 LON, LAT = 36.785123, -1.285177  # inside the quarry of the default case body
 

@@ -13,8 +13,8 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
+from testing.factories import Person, make_case, make_person, unique
 from tests.cases.advocacy.test_suggestions import suggestions
-from tests.factories import Person, make_case, make_person, unique
 
 CELL = (36.75, -1.30, 36.80, -1.25)  # the partner cell holding the default quarry case
 STEP = 0.0025  # squares of about 280 m

@@ -6,8 +6,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
+from testing.factories import make_case, make_person, unique
 from tests.cases.advocacy.test_suggestions import suggestions
-from tests.factories import make_case, make_person, unique
 
 
 async def test_a_high_risk_case_or_a_shared_person_makes_no_suggestion(

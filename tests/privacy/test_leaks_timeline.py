@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 
 
 async def test_a_generalized_viewer_reads_the_public_note_not_the_description(

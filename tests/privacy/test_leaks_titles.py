@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_org, make_person
+from testing.factories import make_case, make_org, make_person
 
 PALM_BAY = "Community land fenced off at Palm Bay"
 SEWA = "Tailings in the Sewa river"

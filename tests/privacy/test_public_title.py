@@ -12,7 +12,7 @@ from cases.dossiers.content import load_content
 from corps.auth.actor import Actor, Role
 from corps.settings import Settings
 from geo.privacy import Level
-from tests.factories import make_case, make_org, make_person
+from testing.factories import make_case, make_org, make_person
 
 TITLE = "Evictions at Kiwanja Mpya landing"
 PUBLIC = "Fishing community evicted from its landing site"

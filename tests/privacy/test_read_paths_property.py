@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cases.evidence.jobs import process_evidence
 from corps.settings import Settings
 from corps.storage import storage_from_url
-from tests.factories import Person, make_case, make_org, make_person, photo_with_gps, upload
+from testing.factories import Person, make_case, make_org, make_person, photo_with_gps, upload
 from tests.privacy.read_paths import (
     Seen,
     get,

@@ -16,7 +16,10 @@ from corps.audit import append_audit
 from corps.jobs import VIEWER_KWARG, enqueue_after_commit, with_viewer
 from corps.settings import Settings
 from corps.viewer import Viewer, acting_as, set_viewer
-from tests.factories import Person, make_case, make_person, photo_with_gps, upload, viewer_of
+from testing.factories import Person, make_case, make_person, photo_with_gps, upload, viewer_of
+
+# Committed rows: connections of their own, as the service role, must see them.
+pytestmark = pytest.mark.committed
 
 # Tables every viewer reads whole by design: the corps' member list and shared reference
 # layers (their organization_id names the uploader, not an owner of the data).

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person, unique
+from testing.factories import make_case, make_person, unique
 
 
 async def test_the_registry_shows_a_paralegal_only_their_cases_and_a_corps_count(

@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 
 from corps.settings import Settings
 from corps.viewer import Viewer
-from tests.factories import Person, make_case, make_person, viewer_of
+from testing.factories import Person, make_case, make_person, viewer_of
+
+# A second connection (the service's role) must read what the test made: committed.
+pytestmark = pytest.mark.committed
 
 NEW_EVENT = (
     "INSERT INTO case_events (id, case_id, kind, occurred_on, description, details, created_by)"

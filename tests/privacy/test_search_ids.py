@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from corps.settings import Settings
 from corps.viewer import Viewer
-from tests.factories import make_case, make_person, viewer_of
+from testing.factories import make_case, make_person, viewer_of
+
+# A second connection (the service's role) must read what the test made: committed.
+pytestmark = pytest.mark.committed
 
 SEARCH = text("SELECT ej_search_ids('internal', websearch_to_tsquery('simple', :q), 1000)")
 SET_VIEWER = text(

@@ -13,8 +13,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from corps.settings import Settings
-from tests.factories import PASSWORD, Person
-from tests.live import LiveServer, live_server, live_worker
+from testing.factories import PASSWORD, Person
+from testing.live import LiveServer, live_server, live_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "dist"

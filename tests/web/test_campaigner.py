@@ -8,12 +8,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_person
+from testing.factories import case_body, make_person
 from tests.web.conftest import OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 
 async def test_a_public_dossier_is_requested_downloaded_and_verifies(

@@ -8,13 +8,17 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_person
+from testing.factories import case_body, make_person
 from tests.web.conftest import OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 
 def noisy_photo(path: Path, side: int = 420) -> str:

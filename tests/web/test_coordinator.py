@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_org, make_person, unique
+from testing.factories import case_body, make_org, make_person, unique
 from tests.web.conftest import DESK, OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 # A quiet corner of the map (Patagonia) that no other test uses.
 HOME = (-69.60, -46.40)

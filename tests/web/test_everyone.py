@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import PASSWORD, case_body, make_person
+from testing.factories import PASSWORD, case_body, make_person
 from tests.web.conftest import OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 OUTBOX_SIZE = """() => new Promise((resolve) => {
   const open = indexedDB.open('ejcorps');

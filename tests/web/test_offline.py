@@ -6,12 +6,16 @@ import hashlib
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_person, photo_with_gps
+from testing.factories import case_body, make_person, photo_with_gps
 from tests.web.conftest import OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 
 async def test_a_case_with_a_photo_recorded_offline_arrives_once_with_the_phones_hash(

@@ -6,12 +6,16 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_org, make_person
+from testing.factories import case_body, make_org, make_person
 from tests.web.conftest import OpenSession
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 MAP_READY = "() => !!window.ejMap && window.ejMap.loaded()"
 

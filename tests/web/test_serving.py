@@ -13,6 +13,9 @@ from asgi_lifespan import LifespanManager
 from corps.app import create_app
 from corps.settings import Settings
 
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
+
 INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-1.js"></script>'
 
 

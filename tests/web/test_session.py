@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.auth.session import CSRF_HEADER, SESSION_COOKIE
 from corps.settings import Settings
-from tests.factories import PASSWORD, make_person
+from testing.factories import PASSWORD, make_person
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 WEB = {CSRF_HEADER: "1"}
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import make_case, make_person
+from testing.factories import make_case, make_person
 
 
 async def test_a_paralegal_flags_own_case_but_not_another_organizations(
@@ -165,6 +165,7 @@ async def test_respondent_resolution_is_for_coordinators_and_people_stay_private
         assert response.status_code == 403
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_campaigns_are_listed_by_page(
     client: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.advocacy.jobs import FINGERPRINT_KEY, SOON_S
 from corps.settings import Settings
+from testing.factories import make_case, make_org, make_person, unique
 from tests.cases.advocacy.test_suggestions import near, suggestions
-from tests.factories import make_case, make_org, make_person, unique
 
 STORED = text(
     "SELECT count(*), md5(coalesce(string_agg(id::text || score::text, ',' ORDER BY id), '')) "

@@ -18,7 +18,7 @@ from PIL import Image
 from cases.dossiers.build import Deps, build_dossier
 from cases.dossiers.models import Dossier
 from corps.viewer import Viewer, acting_as
-from tests.factories import Person
+from testing.factories import Person
 
 
 @pytest.fixture(scope="session", autouse=True)

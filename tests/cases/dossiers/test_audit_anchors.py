@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -25,6 +26,9 @@ from corps.audit_seal import seal_pending
 from corps.audit_verify import verify_audit_chain
 from corps.settings import Settings
 from corps.storage import FileStorage
+
+# Committed rows: the audit chain is read through sessions of the test's own.
+pytestmark = pytest.mark.committed
 
 
 def verify_audit_cli(settings: Settings, storage: Path) -> subprocess.CompletedProcess[str]:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.dossiers.models import Dossier
 from corps.organizations.models import Organization
 from corps.settings import Settings
+from testing.factories import make_case, make_person
 from tests.cases.dossiers.conftest import ask, run_build
-from tests.factories import make_case, make_person
 
 
 async def dossier_count(db: AsyncSession, organization_id: uuid.UUID) -> int:

@@ -23,8 +23,11 @@ from cases.evidence.jobs import process_evidence
 from cases.evidence.models import CustodyEvent
 from corps.audit import AuditEntry
 from corps.settings import Settings
+from testing.factories import QUARRY, make_case, make_person, photo_with_gps, upload
 from tests.cases.dossiers.conftest import built_zip, image_exif, members, pdf_text
-from tests.factories import QUARRY, make_case, make_person, photo_with_gps, upload
+
+# Committed rows: module-scoped fixtures build dossiers once for every test of the module.
+pytestmark = pytest.mark.committed
 
 SENSITIVE_POINT = (30.1234, -2.5678)
 HIGH_RISK_POINT = (31.4321, -3.8765)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.dossiers.models import Dossier
 from cases.dossiers.settings import dossier_settings
 from corps.settings import Settings
+from testing.factories import make_case, make_person
 from tests.cases.dossiers.conftest import ask, built_zip
-from tests.factories import make_case, make_person
 
 
 async def _listed(client: httpx.AsyncClient, headers: dict[str, str], **params: object) -> set[str]:
@@ -24,6 +25,7 @@ async def _listed(client: httpx.AsyncClient, headers: dict[str, str], **params: 
     return {item["id"] for item in response.json()["items"]}
 
 
+@pytest.mark.committed  # time must pass between requests: now() stands still in one transaction
 async def test_a_user_lists_their_dossiers_newest_first_by_pages(
     dclient: httpx.AsyncClient, db: AsyncSession, settings: Settings
 ) -> None:

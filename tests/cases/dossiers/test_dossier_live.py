@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy import func, select
@@ -23,9 +24,12 @@ from cases.evidence.models import CustodyEvent, Evidence
 from corps.audit import AuditEntry
 from corps.jobs import QUEUE_NAME
 from corps.settings import Settings
+from testing.factories import make_case, make_person, upload
+from testing.live import process_env
 from tests.cases.dossiers.conftest import ask
-from tests.factories import make_case, make_person, upload
-from tests.live import process_env
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 MB = 1 << 20
 FILES, FILE_MB = 10, 4

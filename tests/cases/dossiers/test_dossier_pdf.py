@@ -24,8 +24,11 @@ from cases.dossiers.map_labels import place_labels
 from cases.dossiers.map_svg import MapLayers, overview_box, overview_map_svg
 from cases.evidence.jobs import process_evidence
 from corps.settings import Settings
+from testing.factories import make_case, make_person, photo_with_gps, upload
 from tests.cases.dossiers.conftest import built_zip, members, pdf_text
-from tests.factories import make_case, make_person, photo_with_gps, upload
+
+# Committed rows: module-scoped fixtures build dossiers once for every test of the module.
+pytestmark = pytest.mark.committed
 
 BURMESE = "မြစ်ကမ်းပါး ရွာသားများ"
 DEVANAGARI = "नदी किनारे के गाँव"

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +20,11 @@ from cases.dossiers.models import Dossier
 from cases.evidence.models import CustodyEvent
 from corps.settings import Settings
 from corps.viewer import Viewer, acting_as
+from testing.factories import make_case, make_person, upload
 from tests.cases.dossiers.conftest import ask, run_build
-from tests.factories import make_case, make_person, upload
+
+# Committed rows: concurrent builds each need a connection of their own.
+pytestmark = pytest.mark.committed
 
 
 async def exported_events(db: AsyncSession, dossier_id: str) -> int:

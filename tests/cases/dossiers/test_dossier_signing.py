@@ -21,8 +21,8 @@ from cases.dossiers.manifest import CHECKSUMS, MANIFEST, checksum_lines, sealed_
 from cases.dossiers.signing import SIGNATURE, init_key, key_id_of, parse_keys
 from cases.dossiers.verify import check_dossier
 from corps.settings import Settings
+from testing.factories import make_case, make_person
 from tests.cases.dossiers.conftest import built_zip, members
-from tests.factories import make_case, make_person
 
 
 def rewrite(source: Path, target: Path, changed: dict[str, bytes]) -> Path:

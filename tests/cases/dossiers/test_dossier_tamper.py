@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.dossiers.service import bundle_key
 from cases.evidence.models import CustodyEvent
 from corps.settings import Settings
+from testing.factories import make_case, make_person, upload
 from tests.cases.dossiers.conftest import ask, run_build
-from tests.factories import make_case, make_person, upload
 
 
 def flip_byte(path: Path, offset: int) -> int:

@@ -21,8 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from cases.dossiers.manifest import checksum_lines, sealed_manifest
 from cases.dossiers.verify import verify_dossier
 from corps.settings import Settings
+from testing.factories import make_case, make_person, photo_with_gps, upload
 from tests.cases.dossiers.conftest import built_zip
-from tests.factories import make_case, make_person, photo_with_gps, upload
+
+# Committed rows: module-scoped fixtures build dossiers once for every test of the module.
+pytestmark = pytest.mark.committed
 
 
 @pytest.fixture(scope="module")

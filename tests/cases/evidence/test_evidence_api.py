@@ -21,7 +21,7 @@ from corps.app import create_app
 from corps.audit import AuditEntry
 from corps.settings import Settings
 from corps.storage import Storage, storage_from_url
-from tests.factories import make_case, make_person, photo_with_gps, upload
+from testing.factories import make_case, make_person, photo_with_gps, upload
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -117,6 +117,7 @@ async def test_a_photo_taken_far_away_is_flagged(
     assert "check that this photo belongs to this case" in meta["location_warning"]
 
 
+@pytest.mark.committed  # an app of its own, with other settings, reads them
 async def test_one_byte_over_the_cap_is_413_and_nothing_is_kept(
     db: AsyncSession, settings: Settings, storage_dir: Path
 ) -> None:
@@ -275,6 +276,7 @@ async def test_a_flipped_byte_in_storage_is_reported_by_verify_and_the_nightly_c
     assert audited is not None and audited.details["failed_count"] >= 1
 
 
+@pytest.mark.committed  # the forgery runs in a transaction of its own, rolled back
 async def test_custody_rows_cannot_be_edited_and_a_forged_chain_is_detected(
     client: httpx.AsyncClient,
     db: AsyncSession,

@@ -7,11 +7,15 @@ import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from corps.settings import Settings
-from tests.factories import case_body, make_person, photo_with_gps
-from tests.live import live_server, live_worker
+from testing.factories import case_body, make_person, photo_with_gps
+from testing.live import live_server, live_worker
+
+# Committed rows: a live server or worker process reads them.
+pytestmark = pytest.mark.committed
 
 MB = 1024 * 1024
 UPLOAD_MB = 300

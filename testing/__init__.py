@@ -1,0 +1,1 @@
+"""Helpers shared by tests/ and bench/: factories, live servers, per-process databases."""
