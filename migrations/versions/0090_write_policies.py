@@ -3,7 +3,7 @@
 0010's policies on the tables that hang off a case (timeline events, respondents, flags,
 evidence, campaign cases) let any viewer who could read a case write to it: only the
 service's Python stopped a coordinator from adding a timeline event to another
-organization's case. Row-level security now says who may write, per command:
+organization's case. Row level security now says who may write, per command:
 
 - timeline events, respondents and evidence: the case's editors (its organization's
   paralegals and org_admins, admins, the system viewer); respondent links may also be

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,13 +9,14 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from corps.audit import append_audit
 from corps.jobs import VIEWER_KWARG, enqueue_after_commit, with_viewer
 from corps.settings import Settings
 from corps.viewer import Viewer, acting_as, set_viewer
 from testing.factories import Person, make_case, make_person, photo_with_gps, upload, viewer_of
+from tests.privacy.conftest import name_viewer
 
 # Committed rows: connections of their own, as the service role, must see them.
 pytestmark = pytest.mark.committed
@@ -100,29 +100,6 @@ async def two_tenants(
     return a, b
 
 
-@pytest.fixture
-async def service_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine of the service's own role (ejcorps_app), as `corps serve` connects."""
-    engine = create_async_engine(settings.database_url)
-    yield engine
-    await engine.dispose()
-
-
-async def _as_viewer(conn: AsyncConnection, viewer: Viewer | None) -> None:
-    if viewer is not None:
-        await conn.execute(
-            text(
-                "SELECT set_config('ej.viewer_user', :u, true), "
-                "set_config('ej.viewer_org', :o, true), set_config('ej.viewer_role', :r, true)"
-            ),
-            {
-                "u": str(viewer.user_id or ""),
-                "o": str(viewer.organization_id or ""),
-                "r": viewer.role,
-            },
-        )
-
-
 async def _tables(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         return list((await conn.execute(text(TENANT_TABLES))).scalars())
@@ -200,7 +177,7 @@ async def test_viewer_a_sees_no_row_of_organization_b_in_any_tenant_table(
     a, b = two_tenants
     seen_own: set[str] = set()
     async with service_engine.connect() as conn:
-        await _as_viewer(conn, viewer_of(a.person))
+        await name_viewer(conn, viewer_of(a.person))
         for table in await _tables(engine):
             if table in SHARED:
                 continue
@@ -222,7 +199,7 @@ async def test_a_coordinator_reads_every_organization_but_writes_none_of_their_c
     a, b = two_tenants
     coordinator = await make_person(db, settings, "coordinator")
     async with service_engine.connect() as conn:
-        await _as_viewer(conn, viewer_of(coordinator))
+        await name_viewer(conn, viewer_of(coordinator))
         seen = set(
             (
                 await conn.execute(
@@ -253,7 +230,7 @@ async def test_a_viewer_ends_with_its_transaction(
 ) -> None:
     a, _ = two_tenants
     async with service_engine.connect() as conn:
-        await _as_viewer(conn, viewer_of(a.person))
+        await name_viewer(conn, viewer_of(a.person))
         assert len(await _everything(conn, "cases")) >= 1
         await conn.commit()  # a pooled connection goes back with no viewer
         assert await _everything(conn, "cases") == []
@@ -264,7 +241,7 @@ async def test_a_paralegal_cannot_write_into_another_organization(
 ) -> None:
     a, b = two_tenants
     async with service_engine.connect() as conn:
-        await _as_viewer(conn, viewer_of(a.person))
+        await name_viewer(conn, viewer_of(a.person))
         changed = await conn.execute(
             text("UPDATE cases SET title = 'mine now' WHERE id = :id"), {"id": b.case_id}
         )
@@ -281,7 +258,7 @@ async def test_a_user_may_not_see_other_organizations_users_but_sign_in_still_fi
 ) -> None:
     a, b = two_tenants
     async with service_engine.connect() as conn:
-        await _as_viewer(conn, viewer_of(a.person))
+        await name_viewer(conn, viewer_of(a.person))
         assert (
             await conn.scalar(
                 text("SELECT count(*) FROM users WHERE id = :id"), {"id": b.person.id}

@@ -6,17 +6,15 @@ writes raw SQL, so only the database's rules stand between the viewer and the ro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from corps.settings import Settings
-from corps.viewer import Viewer
 from testing.factories import Person, make_case, make_person, viewer_of
+from tests.privacy.conftest import name_viewer
 
 # A second connection (the service's role) must read what the test made: committed.
 pytestmark = pytest.mark.committed
@@ -26,24 +24,6 @@ NEW_EVENT = (
     " VALUES (gen_random_uuid(), :case, 'note', current_date, 'written past the service',"
     " '{}', :user)"
 )
-
-
-@pytest.fixture
-async def service_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine of the service's own role (ejcorps_app), as `corps serve` connects."""
-    engine = create_async_engine(settings.database_url)
-    yield engine
-    await engine.dispose()
-
-
-async def _name(conn: AsyncConnection, viewer: Viewer) -> None:
-    await conn.execute(
-        text(
-            "SELECT set_config('ej.viewer_user', :u, true), "
-            "set_config('ej.viewer_org', :o, true), set_config('ej.viewer_role', :r, true)"
-        ),
-        {"u": str(viewer.user_id), "o": str(viewer.organization_id), "r": viewer.role},
-    )
 
 
 async def _refused(conn: AsyncConnection, sql: str, params: dict[str, object]) -> bool:
@@ -79,7 +59,7 @@ async def test_a_coordinator_reads_a_case_but_adds_nothing_to_its_timeline_or_ev
     paralegal, case_id = case_of_a
     coordinator = await make_person(db, settings, "coordinator")
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(coordinator))
+        await name_viewer(conn, viewer_of(coordinator))
         seen = await conn.scalar(text("SELECT count(*) FROM cases WHERE id = :id"), {"id": case_id})
         assert seen == 1  # the coordinator does read the case
         params = {"case": case_id, "user": str(coordinator.id)}
@@ -94,7 +74,7 @@ async def test_a_coordinator_reads_a_case_but_adds_nothing_to_its_timeline_or_ev
             params,
         )
     async with service_engine.connect() as conn:  # and the test can fail: the editor may
-        await _name(conn, viewer_of(paralegal))
+        await name_viewer(conn, viewer_of(paralegal))
         assert not await _refused(conn, NEW_EVENT, {"case": case_id, "user": str(paralegal.id)})
         assert not await _refused(
             conn, "DELETE FROM case_respondents WHERE case_id = :case", {"case": case_id}
@@ -107,7 +87,7 @@ async def test_a_coordinator_may_still_repoint_respondents_when_merging_actors(
     _, case_id = case_of_a
     coordinator = await make_person(db, settings, "coordinator")
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(coordinator))
+        await name_viewer(conn, viewer_of(coordinator))
         assert not await _refused(
             conn,
             "UPDATE case_respondents SET actor_id = actor_id WHERE case_id = :case",
@@ -125,7 +105,7 @@ async def test_flags_are_written_only_in_ones_own_name(
         " VALUES (gen_random_uuid(), :case, 'same company', :by)"
     )
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(coordinator))
+        await name_viewer(conn, viewer_of(coordinator))
         assert await _refused(conn, flag, {"case": case_id, "by": str(paralegal.id)})
         assert not await _refused(conn, flag, {"case": case_id, "by": str(coordinator.id)})
 
@@ -148,10 +128,10 @@ async def test_only_campaign_managers_put_cases_into_campaigns(
     params = {"campaign": created.json()["id"], "case": case_id}
     remove = "DELETE FROM campaign_cases WHERE campaign_id = :campaign AND case_id = :case"
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(paralegal))  # the paralegal reads their own case
+        await name_viewer(conn, viewer_of(paralegal))  # the paralegal reads their own case
         assert await _refused(conn, remove, params)
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(coordinator))
+        await name_viewer(conn, viewer_of(coordinator))
         assert not await _refused(conn, remove, params)
 
 
@@ -169,7 +149,7 @@ async def test_a_user_changes_nothing_of_their_own_row_but_the_password(
     paralegal = await make_person(db, settings, "paralegal")
     me = {"id": str(paralegal.id)}
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(paralegal))
+        await name_viewer(conn, viewer_of(paralegal))
         assert await _refused(conn, f"UPDATE users SET {column} = {value} WHERE id = :id", me)
         assert not await _refused(
             conn, "UPDATE users SET password_hash = password_hash WHERE id = :id", me
@@ -187,7 +167,7 @@ async def test_an_org_admin_neither_gives_nor_takes_a_corps_level_role(
     )
     await db.commit()
     async with service_engine.connect() as conn:
-        await _name(conn, viewer_of(org_admin))
+        await name_viewer(conn, viewer_of(org_admin))
         for role in ("admin", "coordinator"):
             assert await _refused(
                 conn,

@@ -4,46 +4,26 @@ viewer could select from the view of a case itself."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from corps.settings import Settings
 from corps.viewer import Viewer
 from testing.factories import make_case, make_person, viewer_of
+from tests.privacy.conftest import name_viewer
 
 # A second connection (the service's role) must read what the test made: committed.
 pytestmark = pytest.mark.committed
 
 SEARCH = text("SELECT ej_search_ids('internal', websearch_to_tsquery('simple', :q), 1000)")
-SET_VIEWER = text(
-    "SELECT set_config('ej.viewer_user', :u, true), "
-    "set_config('ej.viewer_org', :o, true), set_config('ej.viewer_role', :r, true)"
-)
-
-
-@pytest.fixture
-async def service_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine of the service's own role (ejcorps_app), as `corps serve` connects."""
-    engine = create_async_engine(settings.database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def _ids(engine: AsyncEngine, viewer: Viewer | None, q: str) -> list[uuid.UUID] | None:
     async with engine.connect() as conn:
-        if viewer is not None:
-            await conn.execute(
-                SET_VIEWER,
-                {
-                    "u": str(viewer.user_id or ""),
-                    "o": str(viewer.organization_id or ""),
-                    "r": viewer.role,
-                },
-            )
+        await name_viewer(conn, viewer)
         found = await conn.scalar(SEARCH, {"q": q})
         return None if found is None else [uuid.UUID(str(i)) for i in found]
 
