@@ -68,6 +68,11 @@ DO \$\$ BEGIN
     ALTER ROLE $APP_USER LOGIN PASSWORD '$APP_PASSWORD';
   END IF;
 END \$\$;
+-- The test suite clones its databases from a migrated template and runs the app's sessions
+-- as the service's role on the owner's connection: the owner may create databases and
+-- become the service's role, so tests need no superuser at run time.
+ALTER ROLE $DB_USER CREATEDB;
+GRANT $APP_USER TO $DB_USER;
 SQL
   for db in $DATABASES; do
     if ! superuser_psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then

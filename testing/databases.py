@@ -99,24 +99,31 @@ def worker_redis_url(worker: str = WORKER) -> str:
     )
 
 
-async def _superuser() -> asyncpg.Connection:
+async def _cloner(owner_url: str) -> asyncpg.Connection:
+    """A superuser's connection, else the owner's (bootstrap lets it create databases)."""
     try:
         return await asyncpg.connect(_plain(SUPERUSER_URL))
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise RuntimeError(
-            f"tests clone their databases as a PostgreSQL superuser ({SUPERUSER_URL}): {exc}; "
-            "set EJ_TEST_SUPERUSER_URL"
-        ) from exc
+    except (OSError, asyncpg.PostgresError) as superuser_refused:
+        try:
+            return await asyncpg.connect(_plain(_named(owner_url, "postgres")))
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise RuntimeError(
+                f"tests clone their databases as a PostgreSQL superuser ({SUPERUSER_URL}: "
+                f"{superuser_refused}) or as the schema owner ({exc}); set "
+                "EJ_TEST_SUPERUSER_URL, or run scripts/bootstrap.sh (make services), which "
+                "lets the owner create databases"
+            ) from exc
 
 
 async def prepare(dbs: Databases, migrate: Callable[[str], None], app_role: str) -> None:
     """Migrate the template once per run, then clone this process's two databases from it."""
-    su = await _superuser()
+    su = await _cloner(dbs.owner_url)
     try:
         owner = make_url(dbs.owner_url).username
         # The rolled-back world runs the app's sessions on the owner's connection, as the
         # service role (SET LOCAL ROLE): the owner must be allowed to become it.
-        await su.execute(f'GRANT "{app_role}" TO "{owner}"')
+        if not await su.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", owner, app_role):
+            await su.execute(f'GRANT "{app_role}" TO "{owner}"')
         await su.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK)
         try:
             template = dbs.template
