@@ -11,15 +11,20 @@ Two costs made a dense tile 50-80 ms of SQL at 100,000 cases:
   tested every candidate with `ST_Intersects` (1,558 candidates for 377 features on the
   densest z13 tile). `ej_cases` takes a fourth argument, `tile`, a Web Mercator box: a case
   is kept when the box of what it shows overlaps it, found through `ix_cases_geom_3857` for
-  cases shown exactly and through `ix_cases_cell_3857` (the 0.05-degree cell in Web
-  Mercator, for the sensitive and high-risk cases, the only ones generalized below the
-  public level) for generalized ones. A tile's clipping (`ST_AsMVTGeom`) drops the cases that
-  only overlap by their box, so the tile shows what it showed.
+  cases shown exactly and through `ix_cases_cell_3857` for generalized ones. A tile's
+  clipping (`ST_AsMVTGeom`) drops the cases that only overlap by their box, so a tile shows
+  what it showed.
 
-The cell index holds `ST_Transform(ej_cell(centroid, 0.05), 3857)`: a migration that redefines
-`ej_cell` or `ej_cell_origin` must `REINDEX INDEX ix_cases_cell_3857` (tests/geo checks the
-view's shown cells against the index's expression). The view's visibility rule, levels and
-shown values are 0021's, unchanged: it is still a plain SQL function under row level security.
+Even inlined, a cell costs about 24 float-to-numeric conversions (the cell edges are decimal
+arithmetic, so that they are exact). `cases.cell_3857` stores the 0.05-degree cell of the
+sensitive and high-risk cases in Web Mercator, the only cases generalized below the public
+level, as a generated column (PostgreSQL recomputes it whenever the geometry or the
+sensitivity changes), and the view shows that stored value: the same bytes, computed once per
+write instead of once per read. The column is computed by `ej_cell`: a migration that
+redefines `ej_cell` or `ej_cell_origin` must recompute it (tests/maps/test_tile_candidates.py
+checks it against what the view would compute). The view's visibility rule, levels and shown
+values are 0021's, unchanged; it is still a plain SQL function under the row level security of
+`cases` (policies of 0010, unchanged: a generated column adds no way to read a row).
 
 Revision ID: 0093
 Revises: 0091
@@ -72,7 +77,10 @@ $$
 """
 
 PROTECTED = "sensitivity IN ('sensitive', 'high_risk')"
-CELL_3857 = "ST_Transform(ej_cell(centroid, 0.05), 3857)"
+# `centroid` is itself generated, and a generated column may not read another: its expression.
+CELL_3857 = (
+    f"CASE WHEN {PROTECTED} THEN ST_Transform(ej_cell(ST_Centroid(geometry), 0.05), 3857) END"
+)
 
 # The shown cell and point at a constant size, so that the cell functions inline.
 SIZED = """CASE WHEN s.size = 0.05 THEN {f}(c.centroid, 0.05)
@@ -107,7 +115,8 @@ LANGUAGE sql STABLE AS $$
     CASE WHEN hide.hidden THEN '' ELSE c.summary END,
     c.issue_types::text[], c.status::text, c.sensitivity::text,
     shown.g,
-    CASE WHEN s.size IS NULL THEN c.geom_3857 ELSE ST_Transform(shown.g, 3857) END,
+    CASE WHEN s.size IS NULL THEN c.geom_3857 WHEN s.size = 0.05 THEN c.cell_3857
+         ELSE ST_Transform(shown.g, 3857) END,
     CASE WHEN s.size IS NULL THEN c.centroid ELSE {point} END,
     s.size IS NOT NULL,
     s.size,
@@ -150,7 +159,7 @@ LANGUAGE sql STABLE AS $$
     -- cases are generalized below the public level), and the public level's 0.2 cell.
     AND (tile IS NULL
          OR (s.size IS NULL AND c.geom_3857 && tile)
-         OR (s.size = 0.05 AND c.{protected} AND {cell_3857} && tile)
+         OR (s.size = 0.05 AND c.{protected} AND c.cell_3857 && tile)
          OR (level = 'public' AND ST_Transform(ej_cell(c.centroid, 0.2), 3857) && tile))
     -- A hidden case matches on what it shows alone: requiring the true text as well would
     -- let a negated word (`-palm`) drop exactly the cases whose hidden text holds it.
@@ -163,7 +172,6 @@ $$
     point=SIZED.format(f="ej_cell_point"),
     cell=SIZED.format(f="ej_cell"),
     protected=PROTECTED,
-    cell_3857=CELL_3857.replace("centroid", "c.centroid"),
 )
 
 
@@ -179,18 +187,19 @@ def _migration(name: str) -> ModuleType:
 def upgrade() -> None:
     op.execute(ORIGIN)
     op.execute(CELL)
+    op.execute(
+        f"ALTER TABLE cases ADD COLUMN cell_3857 geometry GENERATED ALWAYS AS ({CELL_3857}) STORED"
+    )
+    op.execute(f"CREATE INDEX ix_cases_cell_3857 ON cases USING gist (cell_3857) WHERE {PROTECTED}")
     op.execute("DROP FUNCTION ej_cases(text, geometry, tsquery)")
     op.execute(CASES)
-    op.execute(
-        f"CREATE INDEX ix_cases_cell_3857 ON cases USING gist ({CELL_3857}) WHERE {PROTECTED}"
-    )
-    op.execute("ANALYZE cases")  # statistics for the indexed expression
+    op.execute("ANALYZE cases")
 
 
 def downgrade() -> None:
     view = _migration("0021_case_view.py")
-    op.execute("DROP INDEX IF EXISTS ix_cases_cell_3857")
     op.execute("DROP FUNCTION ej_cases(text, geometry, tsquery, geometry)")
     op.execute(view.FUNCTIONS[-1])
+    op.execute("ALTER TABLE cases DROP COLUMN cell_3857")  # and its index
     op.execute(OLD_CELL)
     op.execute(OLD_ORIGIN)
