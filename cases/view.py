@@ -1,4 +1,4 @@
-"""The one view of a case: the database's `ej_cases(level, bbox, q, tile)` as a selectable.
+"""The one view of a case: the database's `ej_cases(level, bbox, q, tile, tiled)`, selectable.
 
 Every read of cases selects from it: it gives each case the transaction's viewer may read (see
 corps.db.set_viewer), as that viewer may see it at a level. Filters apply to its columns, which
@@ -105,6 +105,8 @@ def case_view(
     if q is not None and not (isinstance(q, str) and not q):
         query = func.websearch_to_tsquery("simple", q)
     level_sql = literal_column(f"'{Level(level).value}'", Text)  # an enum value: no quoting
-    return func.ej_cases(level_sql, area, query, null() if tile is None else tile).table_valued(
-        *VIEW_COLUMNS, name=name
-    )
+    # `tiled` is written in, so that a generic plan (the tile a parameter) still knows it.
+    tiled: Any = literal_column("true" if tile is not None else "false")
+    return func.ej_cases(
+        level_sql, area, query, null() if tile is None else tile, tiled
+    ).table_valued(*VIEW_COLUMNS, name=name)

@@ -9,8 +9,9 @@ Two costs made a dense tile 50-80 ms of SQL at 100,000 cases:
   The view asks for cells of a constant size, which inline fully.
 - The view's `bbox` narrowed by the true geometry's index one cell beyond the box, then
   tested every candidate with `ST_Intersects` (1,558 candidates for 377 features on the
-  densest z13 tile). `ej_cases` takes a fourth argument, `tile`, a Web Mercator box: a case
-  is kept when the box of what it shows overlaps it, found through `ix_cases_geom_3857` for
+  densest z13 tile). `ej_cases` takes two more arguments, `tile`, a Web Mercator box, and
+  `tiled`, true where the tile applies: a case is kept when the box of what it shows overlaps
+  the tile, found through `ix_cases_geom_3857` for
   cases shown exactly and through `ix_cases_cell_3857` for generalized ones. A tile's
   clipping (`ST_AsMVTGeom`) drops the cases that only overlap by their box, so a tile shows
   what it showed.
@@ -91,7 +92,7 @@ SIZED = """CASE WHEN s.size = 0.05 THEN {f}(c.centroid, 0.05)
 CASES = """
 CREATE FUNCTION ej_cases(
   level text DEFAULT 'internal', bbox geometry DEFAULT NULL, q tsquery DEFAULT NULL,
-  tile geometry DEFAULT NULL
+  tile geometry DEFAULT NULL, tiled boolean DEFAULT false
 )
 RETURNS TABLE (
   id uuid, reference text, organization_id uuid, organization_name text,
@@ -157,7 +158,9 @@ LANGUAGE sql STABLE AS $$
           AND ST_Intersects(shown.g, bbox)))
     -- One arm per index: the exact geometry's, the 0.05 cell's (only sensitive and high-risk
     -- cases are generalized below the public level), and the public level's 0.2 cell.
-    AND (tile IS NULL
+    -- `tiled` is a literal in the caller's statement, so that even a generic plan (the tile a
+    -- parameter) drops this first arm and can search both indexes.
+    AND (NOT tiled
          OR (s.size IS NULL AND c.geom_3857 && tile)
          OR (s.size = 0.05 AND c.{protected} AND c.cell_3857 && tile)
          OR (level = 'public' AND ST_Transform(ej_cell(c.centroid, 0.2), 3857) && tile))
@@ -198,7 +201,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     view = _migration("0021_case_view.py")
-    op.execute("DROP FUNCTION ej_cases(text, geometry, tsquery, geometry)")
+    op.execute("DROP FUNCTION ej_cases(text, geometry, tsquery, geometry, boolean)")
     op.execute(view.FUNCTIONS[-1])
     op.execute("ALTER TABLE cases DROP COLUMN cell_3857")  # and its index
     op.execute(OLD_CELL)
