@@ -24,8 +24,8 @@ from cases.view import bbox_geometry, case_view
 from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
-from corps.statements import built_once
 from geo.privacy import Level
+from maps.driver_sql import driver_scalar
 from maps.tile_cache import TileCache, tile_key
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
@@ -142,11 +142,12 @@ async def render_tile(
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFound(f"No tile {z}/{x}/{y}.")
     clusters = z < CLUSTER_BELOW_ZOOM
-    statement = built_once(
+    tile = await driver_scalar(
+        session,
         ("tile", filters.shape(), clusters),
         lambda: tile_statement(filters, clusters=clusters),
+        {"z": z, "x": x, "y": y, **filters.params()},
     )
-    tile = await session.scalar(statement, {"z": z, "x": x, "y": y, **filters.params()})
     return bytes(tile or b"")
 
 
