@@ -186,17 +186,7 @@ async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
     (uuid_send and float8send: 16 + 8 + 8 bytes, big-endian), so a million cases cross as
     a few thousand rows and numpy decodes them without a Python object per case.
     """
-    packed = (
-        func.uuid_send(pts.c.id)
-        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
-        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
-    )
-    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
-    statement = (
-        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
-        .where(func.ST_X(pts.c.pt).is_not(None))
-        .group_by(*keys)
-    )
+    statement = grouped_points(pts)
     groups: list[tuple[Any, str, str]] = []
     parts = [np.zeros(0, dtype=PACKED_CASE)]
     result = await session.stream(statement.execution_options(yield_per=STREAM_GROUPS))
@@ -208,6 +198,21 @@ async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
     order = np.lexsort((cases["id"][:, 1], cases["id"][:, 0]))  # PostgreSQL orders uuids bytewise
     lon, lat = (cases[axis][order].astype(np.float64) for axis in ("lon", "lat"))
     return _CasePoints(lon, lat, group[order], groups)
+
+
+def grouped_points(pts: Any) -> Any:
+    """The counted cases grouped by (organization, country, issue types), packed as binary."""
+    packed = (
+        func.uuid_send(pts.c.id)
+        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
+        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
+    )
+    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
+    return (
+        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
+        .where(func.ST_X(pts.c.pt).is_not(None))
+        .group_by(*keys)
+    )
 
 
 def _polygons_statement() -> Any:
