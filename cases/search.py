@@ -24,7 +24,7 @@ from cases.filters import CaseFilters
 SEARCH_PREFIX = 1000
 SEARCH_PAGE = (
     text(
-        "SELECT ej_search_page('internal', websearch_to_tsquery('simple', :q), :by_update, "
+        "SELECT ej_search_page(websearch_to_tsquery('simple', :q), :by_update, "
         ":after_at, :after_id, :want)"
     )
     .bindparams(

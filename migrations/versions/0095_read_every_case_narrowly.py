@@ -9,14 +9,14 @@ of a case (`ej_cases`, migration 0021) stay as they are, and every read below go
 - `ej_cell_origin` computes the same numbers in one expression, which PostgreSQL can inline:
   as a query with a FROM clause it was a function call of its own, twice for every
   generalized point (about 50 microseconds each).
-- `ej_search_page(level, q, by_update, after_at, after_id, want)` replaces `ej_search_ids`
-  (migration 0083): the ids of the first `want` cases, in the case list's order after its
-  cursor, that the current viewer may read and that match on what the viewer is shown. It
-  reads the view as the schema owner, so the search indexes serve, and picks by the
-  statistics' estimate whichever costs fewer rows read: collecting every match through the
-  indexes (about one read a match), or walking the list in order until `want` matches (about
-  total / matches reads a match found). A word in 0.1 to 1 % of cases, too common for the
-  old function's list of ids, now costs what the cheaper of the two costs.
+- `ej_search_page(q, by_update, after_at, after_id, want)` replaces `ej_search_ids` (migration
+  0083): the ids of the first `want` cases, in the case list's order after its cursor, that the
+  current viewer may read and that match on what the viewer is shown (the view at the list's
+  level, internal). It reads the view as the schema owner, so the search indexes serve, and
+  only a head of the list long enough to hold those matches by the statistics' estimate, found
+  through the search index and the list's index together. A word in 0.1 to 1 % of cases, too
+  common for the old function's list of ids and too rare for walking the list, reads a few
+  hundred rows instead of tens of thousands.
 
 Revision ID: 0095
 Revises: 0091
@@ -63,38 +63,61 @@ SHOWN = (
 )
 SEARCH_PAGE = """
 CREATE FUNCTION ej_search_page(
-  level text, q tsquery, by_update boolean, after_at timestamptz, after_id uuid, want integer
+  q tsquery, by_update boolean, after_at timestamptz, after_id uuid, want integer
 ) RETURNS uuid[]
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- JIT would compile the view's expressions for a few hundred rows: 0.1-0.3 s lost each time
+SET search_path = public, pg_temp SET jit = off AS $$
 DECLARE
   estimate json;
   matches float8;
   total float8;
-  found uuid[];
-  list_key text := CASE WHEN by_update THEN 'v.updated_at' ELSE 'v.created_at' END;
+  list_key text := CASE WHEN by_update THEN 'updated_at' ELSE 'created_at' END;
   direction text := CASE WHEN by_update THEN 'ASC' ELSE 'DESC' END;
-  conditions text := '';
+  after_cursor text := '';
+  span float8;  -- how many cases, from the cursor on in the list's order, the next try reads
+  edge_at timestamptz;  -- the list key of the last of them (NULL: every case)
+  edge_id uuid;
+  found uuid[];
 BEGIN
   -- the words inline, not as a parameter, so the estimate reads their statistics
   EXECUTE format('EXPLAIN (FORMAT JSON) SELECT 1 FROM cases c'
                  ' WHERE c.search @@ %L::tsquery OR {shown} @@ %L::tsquery', q, q)
     INTO estimate;
-  matches := (estimate -> 0 -> 'Plan' ->> 'Plan Rows')::float8;
+  matches := greatest((estimate -> 0 -> 'Plan' ->> 'Plan Rows')::float8, 1);
   SELECT greatest(reltuples, 1) INTO total FROM pg_class WHERE oid = 'cases'::regclass;
   IF after_at IS NOT NULL THEN
-    conditions := format(' AND (%s, v.id) %s ($3, $4)', list_key,
-                         CASE WHEN by_update THEN '>' ELSE '<' END);
+    after_cursor := format(' AND (c.%s, c.id) %s ($2, $3)', list_key,
+                           CASE WHEN by_update THEN '>' ELSE '<' END);
   END IF;
-  -- Collecting every match reads `matches` rows; walking the list reads about
-  -- want * total / matches. The view decides either way (visibility, and matching on what
-  -- is shown); the indexes only narrow what it reads.
-  IF matches * matches <= want * total THEN
-    conditions := conditions || ' AND v.id IN (SELECT c.id FROM cases c'
-                             || ' WHERE c.search @@ $2 OR {shown} @@ $2)';
-  END IF;
-  EXECUTE format('SELECT ARRAY(SELECT v.id FROM ej_cases($1, NULL, $2) AS v WHERE true%s'
-                 ' ORDER BY %s %s, v.id %s LIMIT $5)', conditions, list_key, direction, direction)
-    INTO found USING level, q, after_at, after_id, want;
+  -- Enough of the list to hold `want` matches four times over by the estimate (which counts a
+  -- case twice when both documents match, as respondents' names do): a rare word's span
+  -- is every case, a common word's a few hundred. The search index and the list's index
+  -- together find the matches inside it; the view decides which of them the viewer may read
+  -- and which match on what the viewer is shown. A span is a head of the list, so its first
+  -- `want` answers are the list's; too few, and a longer span is read.
+  span := 4 * want * total / matches;
+  LOOP
+    edge_at := NULL;
+    IF span < total THEN
+      EXECUTE format('SELECT c.%1$s, c.id FROM cases c WHERE true%2$s'
+                     ' ORDER BY c.%1$s %3$s, c.id %3$s OFFSET $5 LIMIT 1',
+                     list_key, after_cursor, direction)
+        INTO edge_at, edge_id USING q, after_at, after_id, want, ceil(span)::bigint;
+    END IF;
+    EXECUTE format('SELECT ARRAY(SELECT v.id FROM ej_cases(''internal'', NULL, $1) AS v'
+                   ' WHERE v.id IN (SELECT c.id FROM cases c'
+                   ' WHERE (c.search @@ $1 OR {shown} @@ $1)%s%s)'
+                   ' ORDER BY v.%s %s, v.id %s LIMIT $4)',
+                   after_cursor,
+                   CASE WHEN edge_at IS NOT NULL THEN format(' AND (c.%s, c.id) %s ($6, $7)',
+                     list_key, CASE WHEN by_update THEN '<=' ELSE '>=' END) ELSE '' END,
+                   list_key, direction, direction)
+      INTO found USING q, after_at, after_id, want, ceil(span)::bigint, edge_at, edge_id;
+    EXIT WHEN edge_at IS NULL OR cardinality(found) >= want;
+    -- as many more as the matches found so far say are needed, twice over
+    span := span * least(64, greatest(4, 2.0 * want / greatest(cardinality(found), 1)));
+  END LOOP;
   RETURN found;
 END $$
 """.replace("{shown}", SHOWN)  # a constant, not input
@@ -116,6 +139,6 @@ def downgrade() -> None:
             shown=search_indexes["SHOWN"], quoted=search_indexes["SHOWN"].replace("'", "''")
         )
     )
-    op.execute("DROP FUNCTION ej_search_page(text, tsquery, boolean, timestamptz, uuid, integer)")
+    op.execute("DROP FUNCTION ej_search_page(tsquery, boolean, timestamptz, uuid, integer)")
     op.execute(CELL_ORIGIN_0021)
     op.execute("DROP INDEX ix_cases_hotspot_points")

@@ -18,9 +18,7 @@ from tests.privacy.conftest import name_viewer
 # A second connection (the service's role) must read what the test made: committed.
 pytestmark = pytest.mark.committed
 
-SEARCH = text(
-    "SELECT ej_search_page('internal', websearch_to_tsquery('simple', :q), false, NULL, NULL, :want)"
-)
+SEARCH = text("SELECT ej_search_page(websearch_to_tsquery('simple', :q), false, NULL, NULL, :want)")
 VIEW = text(
     "SELECT v.id FROM ej_cases('internal', NULL, websearch_to_tsquery('simple', :q)) AS v "
     "ORDER BY v.created_at DESC, v.id DESC LIMIT :want"
