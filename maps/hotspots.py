@@ -27,7 +27,7 @@ from cases.filters import PARAM_TYPES, CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.auth.policy import reads_own_organization
 from corps.db import set_viewer
-from geo.clustering import dbscan
+from geo.clustering import dbscan, hull_candidates
 
 EQUAL_AREA_SRID = 6933
 STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
@@ -134,11 +134,19 @@ async def dbscan_clusters(
     member = member[np.argsort(found.labels[member], kind="stable")]
     label = found.labels[member]
     case_count = np.bincount(label)
+    # Only points that may be on a hull become geometries (a million points cost seconds).
+    starts = np.concatenate(([0], np.cumsum(case_count)[:-1]))
+    outline = member[hull_candidates(cases.lon[member], cases.lat[member], starts)]
+    label_of_outline = found.labels[outline]
     hulls = shapely.convex_hull(
         shapely.from_ragged_array(
             shapely.GeometryType.MULTIPOINT,
-            np.column_stack((cases.lon[member], cases.lat[member])),
-            (np.concatenate(([0], np.cumsum(case_count))),),
+            np.column_stack((cases.lon[outline], cases.lat[outline])),
+            (
+                np.concatenate(
+                    ([0], np.cumsum(np.bincount(label_of_outline, minlength=len(case_count))))
+                ),
+            ),
         )
     )
     shapes = (

@@ -106,7 +106,8 @@ def test_cell_origins_are_computed_inline_as_before() -> None:
                 plan = "\n".join(
                     await conn.scalars(
                         text(
-                            "EXPLAIN VERBOSE SELECT ej_cell_origin(x, 0.05) FROM unnest(CAST(:xs AS float8[])) x"
+                            "EXPLAIN VERBOSE SELECT ej_cell_origin(x, 0.05) "
+                            "FROM unnest(CAST(:xs AS float8[])) x"
                         ),
                         {"xs": xs[:3]},
                     )
