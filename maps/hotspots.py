@@ -34,11 +34,15 @@ STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
 # An analysis reads every counted case once. JIT would spend a second compiling the view's
 # expressions for that one pass, and the grouping sorts up to a million rows: in memory.
 # Filters on these columns alone are answered by ix_cases_hotspot_points (migration 0095), a
-# narrow index of what the view reads, so the scan reads it instead of the wide table.
+# narrow index of what the view reads, which the planner prices about as the wide table, so
+# the table is ruled out while the index can be read alone: its pages nearly all marked
+# all-visible by VACUUM (else each case would cost a visit to the table anyway).
 ANALYSIS_SETTINGS = text(
     "SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_seqscan'),"
     " set_config('jit', 'off', true), set_config('work_mem', '256MB', true),"
-    " set_config('enable_seqscan', :seqscan, true)"
+    " set_config('enable_seqscan', CASE WHEN :covered AND relallvisible >= 0.9 * relpages"
+    " THEN 'off' ELSE current_setting('enable_seqscan') END, true)"
+    " FROM pg_class WHERE oid = 'cases'::regclass"
 )
 RESTORE_SETTINGS = text(
     "SELECT set_config('jit', :jit, true), set_config('work_mem', :work_mem, true),"
@@ -79,7 +83,7 @@ async def read_for_analysis(session: AsyncSession, filters: CaseFilters) -> Asyn
     set_filters = {name for name in PARAM_TYPES if getattr(filters, name)}
     covered = filters.bbox is None and set_filters <= COVERED_FILTERS
     jit, work_mem, seqscan, *_ = (
-        await session.execute(ANALYSIS_SETTINGS, {"seqscan": "off" if covered else "on"})
+        await session.execute(ANALYSIS_SETTINGS, {"covered": covered})
     ).one()
     yield  # an error aborts the transaction, and its rollback undoes the settings
     await session.execute(RESTORE_SETTINGS, {"jit": jit, "work_mem": work_mem, "seqscan": seqscan})
