@@ -32,21 +32,24 @@ from geo.clustering import dbscan, hull_candidates
 EQUAL_AREA_SRID = 6933
 STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
 # An analysis reads every counted case once. JIT would spend a second compiling the view's
-# expressions for that one pass, and the grouping sorts up to a million rows: in memory.
-# Filters on these columns alone are answered by ix_cases_hotspot_points (migration 0095), a
-# narrow index of what the view reads, which the planner prices about as the wide table, so
+# expressions for that one pass. The grouping hashes its few hundred groups in memory: the
+# planner, which expects RLS to leave a few thousand rows, would sort a million instead.
+# Filters on the columns below alone are answered by ix_cases_hotspot_points (migration 0095),
+# a narrow index of what the view reads, which the planner prices about as the wide table, so
 # the table is ruled out while the index can be read alone: its pages nearly all marked
 # all-visible by VACUUM (else each case would cost a visit to the table anyway).
 ANALYSIS_SETTINGS = text(
-    "SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_seqscan'),"
+    "SELECT current_setting('jit'), current_setting('work_mem'),"
+    " current_setting('enable_sort'), current_setting('enable_seqscan'),"
     " set_config('jit', 'off', true), set_config('work_mem', '256MB', true),"
+    " set_config('enable_sort', 'off', true),"
     " set_config('enable_seqscan', CASE WHEN :covered AND relallvisible >= 0.9 * relpages"
     " THEN 'off' ELSE current_setting('enable_seqscan') END, true)"
     " FROM pg_class WHERE oid = 'cases'::regclass"
 )
 RESTORE_SETTINGS = text(
     "SELECT set_config('jit', :jit, true), set_config('work_mem', :work_mem, true),"
-    " set_config('enable_seqscan', :seqscan, true)"
+    " set_config('enable_sort', :sort, true), set_config('enable_seqscan', :seqscan, true)"
 )
 COVERED_FILTERS = frozenset(
     {"issue_type", "status", "organization_id", "country", "sensitivity", "updated_after"}
@@ -82,11 +85,13 @@ async def read_for_analysis(session: AsyncSession, filters: CaseFilters) -> Asyn
     """Inside the block, statements are tuned for one pass over every counted case."""
     set_filters = {name for name in PARAM_TYPES if getattr(filters, name)}
     covered = filters.bbox is None and set_filters <= COVERED_FILTERS
-    jit, work_mem, seqscan, *_ = (
+    jit, work_mem, sort, seqscan, *_ = (
         await session.execute(ANALYSIS_SETTINGS, {"covered": covered})
     ).one()
     yield  # an error aborts the transaction, and its rollback undoes the settings
-    await session.execute(RESTORE_SETTINGS, {"jit": jit, "work_mem": work_mem, "seqscan": seqscan})
+    await session.execute(
+        RESTORE_SETTINGS, {"jit": jit, "work_mem": work_mem, "sort": sort, "seqscan": seqscan}
+    )
 
 
 def points(scope: HotspotScope, filters: CaseFilters) -> Any:

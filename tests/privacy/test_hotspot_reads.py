@@ -22,7 +22,8 @@ from testing.factories import make_case, make_person
 pytestmark = pytest.mark.committed
 
 SETTINGS = text(
-    "SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_seqscan')"
+    "SELECT current_setting('jit'), current_setting('work_mem'), current_setting('enable_sort'),"
+    " current_setting('enable_seqscan')"
 )
 
 
