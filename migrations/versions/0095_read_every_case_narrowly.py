@@ -74,9 +74,10 @@ DECLARE
   total float8;
   list_key text := CASE WHEN by_update THEN 'updated_at' ELSE 'created_at' END;
   direction text := CASE WHEN by_update THEN 'ASC' ELSE 'DESC' END;
-  after_cursor text := '';
+  after_cursor text := '';  -- on alias %1$s: after the cursor in the list's order
+  in_span text;  -- on alias %1$s: not past the span's last case
   span float8;  -- how many cases, from the cursor on in the list's order, the next try reads
-  edge_at timestamptz;  -- the list key of the last of them (NULL: every case)
+  edge_at timestamptz;  -- the list key of the span's last case (NULL: every case)
   edge_id uuid;
   found uuid[];
 BEGIN
@@ -89,31 +90,37 @@ BEGIN
   EXECUTE 'EXPLAIN (FORMAT JSON) SELECT 1 FROM cases' INTO estimate;
   total := greatest((estimate -> 0 -> 'Plan' ->> 'Plan Rows')::float8, 1);
   IF after_at IS NOT NULL THEN
-    after_cursor := format(' AND (c.%s, c.id) %s ($2, $3)', list_key,
+    after_cursor := format(' AND (%%1$s.%s, %%1$s.id) %s ($2, $3)', list_key,
                            CASE WHEN by_update THEN '>' ELSE '<' END);
   END IF;
+  in_span := format(' AND (%%1$s.%s, %%1$s.id) %s ($6, $7)', list_key,
+                    CASE WHEN by_update THEN '<=' ELSE '>=' END);
   -- Enough of the list to hold `want` matches four times over by the estimate (which counts a
-  -- case twice when both documents match, as respondents' names do): a rare word's span
-  -- is every case, a common word's a few hundred. The search index and the list's index
-  -- together find the matches inside it; the view decides which of them the viewer may read
-  -- and which match on what the viewer is shown. A span is a head of the list, so its first
-  -- `want` answers are the list's; too few, and a longer span is read.
+  -- case twice when both documents match, as respondents' names do): a rare word's span is
+  -- every case, a common word's a few thousand. A span is a head of the list, so its first
+  -- `want` matches are the list's; too few, and a longer span is read. The view decides
+  -- which cases the viewer may read and which match on what the viewer is shown.
   span := 4 * want * total / matches;
   LOOP
     edge_at := NULL;
     IF span < total THEN
       EXECUTE format('SELECT c.%1$s, c.id FROM cases c WHERE true%2$s'
                      ' ORDER BY c.%1$s %3$s, c.id %3$s OFFSET $5 LIMIT 1',
-                     list_key, after_cursor, direction)
+                     list_key, format(after_cursor, 'c'), direction)
         INTO edge_at, edge_id USING q, after_at, after_id, want, ceil(span)::bigint;
     END IF;
+    -- A span shorter than the word's list of matches is read through the list's index (the
+    -- search index would read every match in the corps); a longer one is narrowed to the
+    -- matches by the search index, with the list's.
     EXECUTE format('SELECT ARRAY(SELECT v.id FROM ej_cases(''internal'', NULL, $1) AS v'
-                   ' WHERE v.id IN (SELECT c.id FROM cases c'
-                   ' WHERE (c.search @@ $1 OR {shown} @@ $1)%s%s)'
-                   ' ORDER BY v.%s %s, v.id %s LIMIT $4)',
-                   after_cursor,
-                   CASE WHEN edge_at IS NOT NULL THEN format(' AND (c.%s, c.id) %s ($6, $7)',
-                     list_key, CASE WHEN by_update THEN '<=' ELSE '>=' END) ELSE '' END,
+                   ' WHERE true%s%s%s ORDER BY v.%s %s, v.id %s LIMIT $4)',
+                   format(after_cursor, 'v'),
+                   CASE WHEN edge_at IS NOT NULL THEN format(in_span, 'v') ELSE '' END,
+                   CASE WHEN edge_at IS NOT NULL AND span < matches THEN '' ELSE
+                     ' AND v.id IN (SELECT c.id FROM cases c'
+                     || ' WHERE (c.search @@ $1 OR {shown} @@ $1)' || format(after_cursor, 'c')
+                     || CASE WHEN edge_at IS NOT NULL THEN format(in_span, 'c') ELSE '' END
+                     || ')' END,
                    list_key, direction, direction)
       INTO found USING q, after_at, after_id, want, ceil(span)::bigint, edge_at, edge_id;
     EXIT WHEN edge_at IS NULL OR cardinality(found) >= want;
