@@ -3,10 +3,10 @@
 Two costs made a dense tile 50-80 ms of SQL at 100,000 cases:
 
 - `ej_cell` and `ej_cell_origin` read `FROM (SELECT ...)`, so PostgreSQL could not inline
-  them: every generalized case ran two nested SQL functions, about 0.27 ms a cell. They are
-  now single expressions, inlined into each query (the same arithmetic in the same order,
-  so every cell and point is the same to the last bit; `ej_cell_point` inlines with them).
-  The view asks for cells of a constant size, which inline fully.
+  them: every generalized case ran two nested SQL functions, about 0.27 ms a cell. Migration
+  0095 made `ej_cell_origin` one expression; `ej_cell` is one now too, inlined into each query
+  (the same arithmetic in the same order, so every cell and point is the same to the last
+  bit; `ej_cell_point` inlines with them). The view asks for cells of a constant size.
 - The view's `bbox` narrowed by the true geometry's index one cell beyond the box, then
   tested every candidate with `ST_Intersects` (1,558 candidates for 377 features on the
   densest z13 tile). `ej_cases` takes two more arguments, `tile`, a Web Mercator box, and
@@ -28,7 +28,7 @@ values are 0021's, unchanged; it is still a plain SQL function under the row lev
 `cases` (policies of 0010, unchanged: a generated column adds no way to read a row).
 
 Revision ID: 0093
-Revises: 0091
+Revises: 0095
 Create Date: 2026-12-02
 """
 
@@ -39,33 +39,17 @@ from types import ModuleType
 from alembic import op
 
 revision = "0093"
-down_revision = "0091"
+down_revision = "0095"
 branch_labels = None
 depends_on = None
 
-# Inlinable: one SELECT of one expression, no FROM. The float to numeric cast rounds to 15
-# digits, so step back a cell when that rounding overshot (as 0021).
-ORIGIN = """
-CREATE OR REPLACE FUNCTION ej_cell_origin(coordinate double precision, size double precision)
-RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 > coordinate
-    THEN (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 - size
-    ELSE (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 END
-$$
-"""
+# Inlinable: one SELECT of one expression, no FROM (ej_cell_origin is 0095's, inlinable too).
 CELL = """
 CREATE OR REPLACE FUNCTION ej_cell(point geometry, size double precision)
 RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
   SELECT ST_ForcePolygonCCW(ST_MakeEnvelope(
     ej_cell_origin(ST_X(point), size), ej_cell_origin(ST_Y(point), size),
     ej_cell_origin(ST_X(point), size) + size, ej_cell_origin(ST_Y(point), size) + size, 4326))
-$$
-"""
-OLD_ORIGIN = """
-CREATE OR REPLACE FUNCTION ej_cell_origin(coordinate double precision, size double precision)
-RETURNS double precision LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN o > coordinate THEN o - size ELSE o END
-  FROM (SELECT (floor(coordinate::numeric / size::numeric) * size::numeric)::float8 AS o) AS x
 $$
 """
 OLD_CELL = """
@@ -188,7 +172,6 @@ def _migration(name: str) -> ModuleType:
 
 
 def upgrade() -> None:
-    op.execute(ORIGIN)
     op.execute(CELL)
     op.execute(
         f"ALTER TABLE cases ADD COLUMN cell_3857 geometry GENERATED ALWAYS AS ({CELL_3857}) STORED"
@@ -205,4 +188,3 @@ def downgrade() -> None:
     op.execute(view.FUNCTIONS[-1])
     op.execute("ALTER TABLE cases DROP COLUMN cell_3857")  # and its index
     op.execute(OLD_CELL)
-    op.execute(OLD_ORIGIN)
