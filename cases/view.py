@@ -1,4 +1,4 @@
-"""The one view of a case: the database's `ej_cases(level, bbox, q)` as a selectable.
+"""The one view of a case: the database's `ej_cases(level, bbox, q, tile, tiled)`, selectable.
 
 Every read of cases selects from it: it gives each case the transaction's viewer may read (see
 corps.db.set_viewer), as that viewer may see it at a level. Filters apply to its columns, which
@@ -21,7 +21,7 @@ from sqlalchemy import (
     Uuid,
     column,
     func,
-    literal,
+    literal_column,
     null,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -84,13 +84,17 @@ def case_view(
     *,
     bbox: BBox | Any | None = None,
     q: str | ColumnElement[Any] | None = None,
+    tile: Any | None = None,
     name: str = "v",
 ) -> TableValuedAlias:
     """The cases the viewer may read, as shown at `level`, within `bbox` and matching `q`.
 
     `bbox` and `q` are arguments, not WHERE clauses, so the function can narrow through the
     true geometry's and the search documents' indexes while matching only what it shows. `q`
-    is the text of a web search, or a bind parameter holding one.
+    is the text of a web search, or a bind parameter holding one. `tile`, a Web Mercator box,
+    keeps the cases whose shown geometry's box overlaps it, through the indexes of the exact
+    geometry and of the generalized cell (migration 0093). The level is written into the
+    statement, not bound, so that every plan, generic ones too, folds the other levels away.
     """
     area: Any = null()
     if isinstance(bbox, tuple):
@@ -100,6 +104,9 @@ def case_view(
     query: Any = null()
     if q is not None and not (isinstance(q, str) and not q):
         query = func.websearch_to_tsquery("simple", q)
-    return func.ej_cases(literal(level.value, Text), area, query).table_valued(
-        *VIEW_COLUMNS, name=name
-    )
+    level_sql = literal_column(f"'{Level(level).value}'", Text)  # an enum value: no quoting
+    # `tiled` is written in, so that a generic plan (the tile a parameter) still knows it.
+    tiled: Any = literal_column("true" if tile is not None else "false")
+    return func.ej_cases(
+        level_sql, area, query, null() if tile is None else tile, tiled
+    ).table_valued(*VIEW_COLUMNS, name=name)

@@ -16,14 +16,20 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.auth.policy import reads_corps_wide
+from maps.driver_sql import driver_scalar
 
 log = logging.getLogger(__name__)
+
+ALL_VERSIONS = text("SELECT coalesce(sum(version), 0) FROM case_data_versions")
+ORG_VERSION = text(
+    "SELECT coalesce(max(version), 0) FROM case_data_versions WHERE organization_id = :o"
+).bindparams(bindparam("o", type_=Uuid, required=True))
 
 PREFIX = "ej:tile:"
 INDEX = PREFIX + "index"  # sorted set: key -> order stored
@@ -65,16 +71,10 @@ async def tile_key(
     if actor.role == Role.campaigner or filters.within_layer is not None:
         return None
     if reads_corps_wide(actor):
-        version = await session.scalar(
-            text("SELECT coalesce(sum(version), 0) FROM case_data_versions")
-        )
+        version = await driver_scalar(session, "tile-version-all", lambda: ALL_VERSIONS, {})
     else:
-        version = await session.scalar(
-            text(
-                "SELECT coalesce(max(version), 0) FROM case_data_versions"
-                " WHERE organization_id = :o"
-            ),
-            {"o": actor.organization_id},
+        version = await driver_scalar(
+            session, "tile-version-org", lambda: ORG_VERSION, {"o": actor.organization_id}
         )
     scope = f"{actor.role}|{actor.organization_id}|{version}"
     wanted = repr(sorted((k, str(v)) for k, v in asdict(filters).items() if v is not None))

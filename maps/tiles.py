@@ -6,7 +6,17 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from sqlalchemy import Integer, Text, bindparam, cast, func, literal, literal_column, select
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters, case_filters
@@ -15,6 +25,7 @@ from corps.auth.actor import Actor, CurrentActor
 from corps.db import SessionDep
 from corps.errors import NotFound
 from geo.privacy import Level
+from maps.driver_sql import driver_scalar
 from maps.tile_cache import TileCache, tile_key
 
 router = APIRouter(prefix="/api/v1/tiles", tags=["maps"])
@@ -39,23 +50,22 @@ def _envelope() -> Any:
 def _tile_view(filters: CaseFilters) -> Any:
     """The case view within the tile (plus its buffer), as the viewer is shown each case.
 
-    The tile is the view's bbox argument: it narrows through the true geometry's index by one
-    cell beyond the tile, then keeps the rows whose shown geometry touches it.
+    The tile (a Web Mercator box) is the view's `tile` argument: it keeps the cases whose shown
+    geometry's box overlaps it, through the exact geometry's and the generalized cell's
+    indexes; ST_AsMVTGeom's clipping then drops those that only overlap by their box.
     """
     margin: Any = literal_column(f"margin => {BUFFER / EXTENT}")
-    # Clipped to the Web Mercator square first: a buffer past the antimeridian would wrap.
-    world = func.ST_TileEnvelope(0, 0, 0)
-    area = func.ST_Transform(
-        func.ST_ClipByBox2D(func.ST_TileEnvelope(_z, _x, _y, margin), world), 4326
-    )
-    return case_view(Level.internal, bbox=area, q=filters.q)
+    q = bindparam("f_q", type_=Text, required=True) if filters.q else None
+    return case_view(Level.internal, q=q, tile=func.ST_TileEnvelope(_z, _x, _y, margin))
 
 
 def _clauses(filters: CaseFilters, view: Any) -> list[Any]:
     """The list filters on the view; a bbox filter is matched against the shown geometry."""
-    out = filters.clauses(view)
-    if filters.bbox:
-        out.append(func.ST_Intersects(view.c.geometry, bbox_geometry(filters.bbox)))
+    out = filters.clauses(view, bound=False)
+    corners = filters.bbox_params(bound=False)
+    if corners is not None and filters.bbox is not None:
+        area = bbox_geometry(corners, crosses=filters.bbox[0] > filters.bbox[2])
+        out.append(func.ST_Intersects(view.c.geometry, area))
     return out
 
 
@@ -112,17 +122,33 @@ def clusters_layer(filters: CaseFilters) -> Any:
     )
 
 
+def tile_statement(filters: CaseFilters, *, clusters: bool) -> Any:
+    """One SELECT of the whole tile: `cases`, then `case_clusters` when asked (one round trip).
+
+    Filters are bind parameters without values (filters.params()), so the statement is built
+    once per shape of filters and serves every tile and viewer.
+    """
+    empty = literal(b"", LargeBinary)
+    tile: Any = func.coalesce(cases_layer(filters).scalar_subquery(), empty)
+    if clusters:
+        tile = tile.op("||")(func.coalesce(clusters_layer(filters).scalar_subquery(), empty))
+    return select(tile.label("tile"))
+
+
 async def render_tile(
     session: AsyncSession, filters: CaseFilters, *, z: int, x: int, y: int
 ) -> bytes:
     """The tile's bytes: layer `cases`, plus `case_clusters` below zoom 10."""
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z):
         raise NotFound(f"No tile {z}/{x}/{y}.")
-    params = {"z": z, "x": x, "y": y}
-    tile = await session.scalar(cases_layer(filters), params) or b""
-    if z < CLUSTER_BELOW_ZOOM:
-        tile += await session.scalar(clusters_layer(filters), params) or b""
-    return bytes(tile)
+    clusters = z < CLUSTER_BELOW_ZOOM
+    tile = await driver_scalar(
+        session,
+        ("tile", filters.shape(), clusters),
+        lambda: tile_statement(filters, clusters=clusters),
+        {"z": z, "x": x, "y": y, **filters.params()},
+    )
+    return bytes(tile or b"")
 
 
 async def cached_tile(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import Text, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.filters import CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.settings import Settings
+from maps.driver_sql import driver_scalar
 from maps.tile_cache import PREFIX, TOTAL, TileCache, tile_key
 from testing.factories import make_case, make_person
 from tests.maps.test_tiles import get_tile, tile_of
@@ -82,3 +84,18 @@ async def test_the_cache_keeps_under_its_byte_cap_by_dropping_the_oldest(app: Fa
     assert total <= 10_000
     assert kept == keys[-len(kept) :] and len(kept) >= 5  # the newest stay
     assert await cache.get(keys[0]) is None and await cache.get(keys[-1]) == b"x" * 900
+
+
+async def test_driver_statements_run_in_the_sessions_transaction_as_its_viewer(
+    db: AsyncSession,
+) -> None:
+    await db.execute(text("SELECT set_config('ej.viewer_role', 'coordinator', true)"))
+    seen = await driver_scalar(
+        db,
+        "test-driver-viewer",
+        lambda: text("SELECT current_setting('ej.viewer_role', true) || :suffix").bindparams(
+            bindparam("suffix", type_=Text, required=True)
+        ),
+        {"suffix": "!"},
+    )
+    assert seen == "coordinator!"  # another transaction would not know the viewer
