@@ -85,9 +85,7 @@ def _check_writer(actor: Actor) -> None:
 
 def _read_statement(*, audited: bool) -> Select[Any]:
     view = case_view()
-    statement = case_rows(view).where(
-        view.c.id == bindparam("case_id", type_=Uuid, required=True)
-    )
+    statement = case_rows(view).where(view.c.id == bindparam("case_id", type_=Uuid, required=True))
     # An audited read appends its entry in the same statement, once for the row it returns.
     return statement.add_columns(APPEND_COLUMN.label("audit_id")) if audited else statement
 

@@ -158,4 +158,6 @@ async def append_audit(
         session, actor, action, object_type=object_type, object_id=object_id, details=details
     )
     # Through a definer function: every viewer appends, but only admins read the log back.
-    return appended(session, entry, await session.scalar(APPEND, append_params(entry)))
+    entry_id = await session.scalar(APPEND, append_params(entry))
+    assert entry_id is not None  # ej_audit_append returns the new row's id or raises
+    return appended(session, entry, entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -39,5 +40,5 @@ async def test_a_stream_of_commits_is_sealed_in_few_batches(
         await sealer.stop()
     # Without the interval this is one batch per commit or two (about 100); with it, about 11.
     assert len(batches) <= 1 + stream / SEAL_INTERVAL_S + 2, len(batches)
-    gaps = [b - a for a, b in zip(batches, batches[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(batches)]
     assert min(gaps) >= SEAL_INTERVAL_S * 0.9
