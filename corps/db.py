@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,7 +10,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, func, text
 from sqlalchemy import exc as sa_exc
@@ -66,21 +63,6 @@ IDLE_PING_S = 10.0
 _LAST_USED = "ej_last_used"
 
 
-# orjson reads an integer wider than 64 bits as a float, without a word; the standard library
-# keeps it exact. Such a number (in a layer's attributes, say) has 19 digits or more.
-_WIDE_NUMBER = re.compile(r"\d{19}")
-
-
-def _json_loads(text: str) -> object:
-    """JSON columns as the standard library reads them, by orjson when that is the same."""
-    if _WIDE_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass  # e.g. 1e400, which the standard library reads as infinity
-    return json.loads(text)
-
-
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database."""
     engine = create_async_engine(
@@ -91,7 +73,6 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # backend fork plus the driver's set-up queries, every few requests.)
         pool_size=2 * settings.db_pool_size,
         max_overflow=0,
-        json_deserializer=_json_loads,
         connect_args={"server_settings": {"application_name": "ejcorps", "timezone": "UTC"}},
     )
     event.listen(engine.sync_engine, "connect", _mark_used)

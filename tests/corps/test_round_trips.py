@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 import corps.db
-from corps.db import _json_loads, make_engine
+from corps.db import make_engine
 from corps.settings import Settings
 from testing.factories import make_case, make_person
 
@@ -171,10 +171,3 @@ async def test_a_load_above_the_pool_size_opens_no_connection_twice(settings: Se
         await engine.dispose()
     # At most 2 x db_pool_size connections, each opened once and kept (no churn).
     assert len(set(backends)) <= 2, sorted(set(backends))
-
-
-def test_json_columns_read_wide_integers_too() -> None:
-    assert _json_loads('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
-    assert _json_loads('{"n": 123456789012345678901234567890}') == {
-        "n": 123456789012345678901234567890
-    }
