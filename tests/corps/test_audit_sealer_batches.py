@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 import corps.audit_seal
-from corps.audit_seal import SEAL_INTERVAL_S, AuditSealer
+from corps.audit_seal import AuditSealer
+
+SEAL_INTERVAL_S = 0.1  # shorter than the sealer's own, for a quick test
 
 
 async def test_a_stream_of_commits_is_sealed_in_few_batches(
@@ -24,6 +26,7 @@ async def test_a_stream_of_commits_is_sealed_in_few_batches(
         return 1
 
     monkeypatch.setattr(corps.audit_seal, "seal_pending", seal)
+    monkeypatch.setattr(corps.audit_seal, "SEAL_INTERVAL_S", SEAL_INTERVAL_S)
     sealer = AuditSealer(factory=None)  # type: ignore[arg-type]
     sealer.start()
     try:
