@@ -73,29 +73,46 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(
-    settings: Settings, *, workers: int = 1, **extra: str
-) -> AsyncIterator[LiveServer]:
-    """Run `corps serve` on a free port until the block ends (one process: its memory is ours)."""
-    port = free_port()
-    log = _log_file("server")
+async def _corps_process(
+    kind: str, settings: Settings, args: list[str], extra: dict[str, str], stop_s: float
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Path]]:
+    """Run `corps <args>` until the block ends; its output is shown if the block fails."""
+    log = _log_file(kind)
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "corps",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
+            *args,
             env=process_env(settings, **extra),
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     failed = False
     try:
+        yield proc, log
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                proc.terminate()
+        await asyncio.wait_for(proc.wait(), stop_s)
+        if failed:
+            _show_log(kind, log)
+        log.unlink(missing_ok=True)
+
+
+@asynccontextmanager
+async def live_server(
+    settings: Settings, *, workers: int = 1, **extra: str
+) -> AsyncIterator[LiveServer]:
+    """Run `corps serve` on a free port until the block ends (one process: its memory is ours)."""
+    port = free_port()
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    async with _corps_process("server", settings, args, extra, stop_s=20) as (proc, log):
+        url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient() as client:
             for _ in range(600):  # a loaded machine starts slowly; 60 s at most
                 try:
@@ -107,17 +124,6 @@ async def live_server(
             else:
                 raise RuntimeError("the API server did not start")
         yield LiveServer(url=url, pid=proc.pid, log=log)
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
-                proc.terminate()
-        await asyncio.wait_for(proc.wait(), 20)
-        if failed:
-            _show_log("API server", log)
-        log.unlink(missing_ok=True)
 
 
 @dataclass
@@ -131,28 +137,5 @@ class LiveWorker:
 @asynccontextmanager
 async def live_worker(settings: Settings, **extra: str) -> AsyncIterator[LiveWorker]:
     """Run `corps worker` until the block ends; its output is shown if the block fails."""
-    log = _log_file("worker")
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "corps",
-            "worker",
-            env=process_env(settings, **extra),
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    failed = False
-    try:
+    async with _corps_process("worker", settings, ["worker"], extra, stop_s=30) as (proc, log):
         yield LiveWorker(proc, log)
-    except BaseException:
-        failed = True
-        raise
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
-                proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-        if failed:
-            _show_log("worker", log)
-        log.unlink(missing_ok=True)

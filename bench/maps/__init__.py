@@ -82,11 +82,11 @@ async def run(
         if http:
             await _http_benches(bench, maps, repeat=repeat, seconds=seconds)
             load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-            write_results(f"{header} Load average at the end {load}.", maps)
+            write_results(f"{header} Load average at the end {load}.", maps, f"maps:{cases}")
         header = await machine(raw)
         await hotspot_growth(bench, cases, hotspots, hotspot_limit_s)
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-        write_results(f"{header} Load average at the end {load}.", hotspots, "hotspots")
+        write_results(f"{header} Load average at the end {load}.", hotspots, f"hotspots:{cases}")
         table.rows.extend(maps.rows + hotspots.rows)
     finally:
         await raw.close()
