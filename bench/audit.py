@@ -10,6 +10,7 @@ throughputs (requests per second, on / off) is the measure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -71,10 +72,8 @@ BACKENDS = (
 async def _backend_cpu(raw: asyncpg.Connection) -> dict[int, float]:
     out = {}
     for row in await raw.fetch(BACKENDS):
-        try:
+        with contextlib.suppress(OSError):  # ended meanwhile
             out[row["pid"]] = cpu_seconds(row["pid"])
-        except OSError:  # ended meanwhile
-            pass
     return out
 
 
