@@ -38,8 +38,10 @@ from testing.live import live_server
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 FLOOR_TARGET_MS = 2.0
 SEARCH_TARGET_MS = 50.0
-# A word in one case of eight, and one in a single case ("Demo case 54321." in its summary).
-SEARCH_WORDS = ("tailings", "54321")
+# A word in one case of eight, two words together in about one case of 200 (0.5 %: too many
+# to collect by id, too few for the newest-first walk before migration 0095), and a word in a
+# single case ("Demo case 54321." in its summary).
+SEARCH_WORDS = ("tailings", "tailings kono", "54321")
 WARMUP = 10
 
 
@@ -187,7 +189,7 @@ async def _compare(
             f"+{a.p50 - b.p50:.1f} ms",
             f"<= {SEARCH_TARGET_MS:.0f} ms p50",
             f"{verdict(a.p50, SEARCH_TARGET_MS)}; server CPU {cpu_ms:.1f} ms/request; "
-            "the SQL is the page statement alone (a rare word's ids come first)",
+            "the SQL is the page statement alone (ej_search_page's ids come first)",
         )
         return
     gap = a.p50 - b.p50

@@ -19,6 +19,7 @@ from cases.models import Case, IssueType
 from cases.projection import case_rows
 from cases.respondents import set_case_respondents
 from cases.schemas import CaseCreate, CaseRead, CaseUpdate
+from cases.search import first_matches
 from cases.timeline import check_transition, status_event
 from cases.view import case_view
 from cases.visibility import can_edit, editable_case
@@ -277,14 +278,6 @@ async def touch(session: AsyncSession, case_id: uuid.UUID) -> None:
     await session.execute(update_stmt(Case).where(Case.id == case_id).values(updated_at=func.now()))
 
 
-# At most this many search matches are read by id; a word matching more is common enough that
-# walking the cases newest first finds a page of matches soon (ej_search_ids answers NULL).
-SEARCH_BY_ID_CAP = 1000
-SEARCH_IDS = text(
-    "SELECT ej_search_ids('internal', websearch_to_tsquery('simple', :q), :cap)"
-).columns(ids=ARRAY(Uuid))
-
-
 def _page_statement(
     filters: CaseFilters, *, syncing: bool, after: bool, among: bool = False
 ) -> Select[Any]:
@@ -310,25 +303,24 @@ async def list_page(
     """One page of cases; newest first, or oldest change first when syncing (updated_after)."""
     syncing = filters.updated_after is not None
     params = filters.params() | {"page_limit": page.limit + 1}
-    among = False
-    if filters.q:
-        # Row level security keeps the search indexes from the case view's plan (see migration
-        # 0083); ej_search_ids finds the viewer's matches through them, and the page then reads
-        # those cases by id. A common word is left to the view alone.
-        ids = await session.scalar(SEARCH_IDS, {"q": filters.q, "cap": SEARCH_BY_ID_CAP})
-        if ids is not None and not ids:
-            return Page(items=[])  # nothing the viewer may read matches
-        if ids is not None and len(ids) <= SEARCH_BY_ID_CAP:
-            among, params["among"] = True, ids
-    statement = built_once(
-        ("case-page", filters.shape(), syncing, bool(page.after), among),
-        lambda: _page_statement(filters, syncing=syncing, after=bool(page.after), among=among),
-    )
+    after = None
     if page.after:
-        params["after_at"], params["after_id"] = read_cursor(
-            page.after, datetime.fromisoformat, uuid.UUID
+        after = read_cursor(page.after, datetime.fromisoformat, uuid.UUID)
+        params["after_at"], params["after_id"] = after
+    matches = None
+    if filters.q:
+        # The search indexes find the first matches (cases/search.py); the page reads them by id.
+        matches = await first_matches(
+            session, filters, limit=page.limit, syncing=syncing, after=after
         )
-    rows = (await session.execute(statement, params)).all()
+        if not matches.ids:
+            return Page(items=[])  # nothing the viewer may read matches
+        params["among"] = matches.ids
+    rows = await _page_rows(session, filters, params, syncing=syncing, among=matches is not None)
+    if matches is not None and not matches.complete and len(rows) <= page.limit:
+        # Too few of the first matches passed the other filters: walk the list with the view's
+        # own matching, as every search did before the indexes.
+        rows = await _page_rows(session, filters, params, syncing=syncing, among=False)
     items = [CaseRead.model_validate(dict(row._mapping)) for row in rows[: page.limit]]
     cursor = None
     if len(rows) > page.limit:
@@ -337,3 +329,21 @@ async def list_page(
             [(last.updated_at if syncing else last.created_at).isoformat(), str(last.id)]
         )
     return Page(items=items, next_cursor=cursor)
+
+
+async def _page_rows(
+    session: AsyncSession,
+    filters: CaseFilters,
+    params: dict[str, Any],
+    *,
+    syncing: bool,
+    among: bool,
+) -> list[Any]:
+    after = "after_at" in params
+    statement = built_once(
+        ("case-page", filters.shape(), syncing, after, among),
+        lambda: _page_statement(filters, syncing=syncing, after=after, among=among),
+    )
+    if not among:
+        params = {k: v for k, v in params.items() if k != "among"}
+    return list((await session.execute(statement, params)).all())

@@ -19,6 +19,7 @@ import numpy as np
 from geo.sphere_grid import Bools, Floats, Grid, Ints, Points, Reach, chunks, components, expand
 
 PROBE = 8  # points of a cell tried first when linking it to a neighbour
+OCTANTS = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
 LINK_BATCH = 1 << 16  # pairs of cells linked between two updates of the components
 
 
@@ -216,3 +217,36 @@ def _border_links(
         p, other, seen = p[~done], other[~done], seen[~done]
         window *= 4
     return np.where(first < n, first, -1)
+
+
+def hull_candidates(x: Floats, y: Floats, starts: Ints) -> Bools:
+    """Which points may lie on their group's convex hull: all but those strictly inside it.
+
+    The groups are contiguous runs, each starting at an index of `starts` (ascending). Per
+    group, the extreme points in eight directions (every 45 degrees) span a convex polygon
+    inside the hull; a point strictly inside that polygon is inside the hull too, so the hull
+    of the rest is the hull of all (the Akl-Toussaint heuristic). Points within a rounding
+    error of the polygon's edges are kept: keeping a point never changes a hull.
+    """
+    n = len(x)
+    if n == 0:
+        return np.ones(0, dtype=bool)
+    group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    index = np.arange(n)
+    vertices = np.empty((len(starts), 8, 2))
+    for k, (dx, dy) in enumerate(OCTANTS):  # counter-clockwise, so the polygon is too
+        reach = dx * x + dy * y
+        best = np.maximum.reduceat(reach, starts)
+        first = np.minimum.reduceat(np.where(reach == best[group], index, n), starts)
+        vertices[:, k, 0], vertices[:, k, 1] = x[first], y[first]
+    spans = np.zeros(len(starts), dtype=bool)  # a group at one place has no inside
+    inside = np.ones(n, dtype=bool)
+    for k in range(8):
+        a, b = vertices[:, k], vertices[:, (k + 1) % 8]
+        edge = b - a
+        length = np.hypot(edge[:, 0], edge[:, 1])
+        spans |= length > 0
+        # inside is to the left of a counter-clockwise edge; a point-sized edge says nothing
+        cross = edge[group, 0] * (y - a[group, 1]) - edge[group, 1] * (x - a[group, 0])
+        inside &= (length[group] == 0) | (cross > 1e-9 * (1 + length[group]))
+    return ~(inside & spans[group])

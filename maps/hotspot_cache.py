@@ -146,7 +146,9 @@ async def _hotspots(
     if cached and cached.status == "done" and cached.cases_fingerprint == fingerprint:
         return cached.result, "fresh"
     pts = points(scope, filters)
-    count = await session.scalar(select(func.count()).select_from(pts)) or 0
+    # counted only as far as it decides where to compute: a million cases are not counted here
+    few = select(pts.c.id).limit(INLINE_MAX_CASES + 1).subquery()
+    count = await session.scalar(select(func.count()).select_from(few)) or 0
     if count <= INLINE_MAX_CASES:
         result = await analyse(session, scope, params, filters)
         await _store_done(session, key, spec, result, fingerprint)

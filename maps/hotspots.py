@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,14 +23,37 @@ from sqlalchemy import LargeBinary, bindparam, case, func, literal, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.filters import CaseFilters
+from cases.filters import PARAM_TYPES, CaseFilters
 from corps.auth.actor import Actor, Role
 from corps.auth.policy import reads_own_organization
 from corps.db import set_viewer
-from geo.clustering import dbscan
+from geo.clustering import dbscan, hull_candidates
 
 EQUAL_AREA_SRID = 6933
 STREAM_GROUPS = 100  # groups of cases per fetch of the streaming select
+# An analysis reads every counted case once. JIT would spend a second compiling the view's
+# expressions for that one pass. The grouping hashes its few hundred groups in memory: the
+# planner, which expects RLS to leave a few thousand rows, would sort a million instead.
+# Filters on the columns below alone are answered by ix_cases_hotspot_points (migration 0095),
+# a narrow index of what the view reads, which the planner prices about as the wide table, so
+# the table is ruled out while the index can be read alone: its pages nearly all marked
+# all-visible by VACUUM (else each case would cost a visit to the table anyway).
+ANALYSIS_SETTINGS = text(
+    "SELECT current_setting('jit'), current_setting('work_mem'),"
+    " current_setting('enable_sort'), current_setting('enable_seqscan'),"
+    " set_config('jit', 'off', true), set_config('work_mem', '256MB', true),"
+    " set_config('enable_sort', 'off', true),"
+    " set_config('enable_seqscan', CASE WHEN :covered AND relallvisible >= 0.9 * relpages"
+    " THEN 'off' ELSE current_setting('enable_seqscan') END, true)"
+    " FROM pg_class WHERE oid = 'cases'::regclass"
+)
+RESTORE_SETTINGS = text(
+    "SELECT set_config('jit', :jit, true), set_config('work_mem', :work_mem, true),"
+    " set_config('enable_sort', :sort, true), set_config('enable_seqscan', :seqscan, true)"
+)
+COVERED_FILTERS = frozenset(
+    {"issue_type", "status", "organization_id", "country", "sensitivity", "updated_after"}
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +80,26 @@ class HotspotScope:
         )
 
 
+@asynccontextmanager
+async def read_for_analysis(session: AsyncSession, filters: CaseFilters) -> AsyncIterator[None]:
+    """Inside the block, statements are tuned for one pass over every counted case."""
+    set_filters = {name for name in PARAM_TYPES if getattr(filters, name)}
+    covered = filters.bbox is None and set_filters <= COVERED_FILTERS
+    jit, work_mem, sort, seqscan, *_ = (
+        await session.execute(ANALYSIS_SETTINGS, {"covered": covered})
+    ).one()
+    yield  # an error aborts the transaction, and its rollback undoes the settings
+    await session.execute(
+        RESTORE_SETTINGS, {"jit": jit, "work_mem": work_mem, "sort": sort, "seqscan": seqscan}
+    )
+
+
 def points(scope: HotspotScope, filters: CaseFilters) -> Any:
     """CTE of the cases the analysis counts, one point each, as the viewer is shown them.
 
     Only cases the viewer may read count: a paralegal's analysis is of their own cases.
+    OFFSET 0 keeps the view's columns computed once per case: merged into the query above,
+    the shown centroid (a generalized cell's centre for some) would be computed for each use.
     """
     view = filters.view()
     c = view.c
@@ -72,6 +113,7 @@ def points(scope: HotspotScope, filters: CaseFilters) -> Any:
         )
         .select_from(view)
         .where(*filters.clauses(view))
+        .offset(0)
         .cte("pts")
     )
 
@@ -91,7 +133,8 @@ async def dbscan_clusters(
     PostGIS's ST_ClusterDBSCAN(... ORDER BY id) breaks them.
     """
     await scope.view_as(session)
-    cases = await _case_points(session, points(scope, filters))
+    async with read_for_analysis(session, filters):
+        cases = await _case_points(session, points(scope, filters))
     eps_m = distance_km * 1000
     found = dbscan(cases.lon, cases.lat, eps_m=eps_m, min_points=min_cases)
     member = np.flatnonzero(found.labels >= 0)
@@ -100,11 +143,19 @@ async def dbscan_clusters(
     member = member[np.argsort(found.labels[member], kind="stable")]
     label = found.labels[member]
     case_count = np.bincount(label)
+    # Only points that may be on a hull become geometries (a million points cost seconds).
+    starts = np.concatenate(([0], np.cumsum(case_count)[:-1]))
+    outline = member[hull_candidates(cases.lon[member], cases.lat[member], starts)]
+    label_of_outline = found.labels[outline]
     hulls = shapely.convex_hull(
         shapely.from_ragged_array(
             shapely.GeometryType.MULTIPOINT,
-            np.column_stack((cases.lon[member], cases.lat[member])),
-            (np.concatenate(([0], np.cumsum(case_count))),),
+            np.column_stack((cases.lon[outline], cases.lat[outline])),
+            (
+                np.concatenate(
+                    ([0], np.cumsum(np.bincount(label_of_outline, minlength=len(case_count))))
+                ),
+            ),
         )
     )
     shapes = (
@@ -152,17 +203,7 @@ async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
     (uuid_send and float8send: 16 + 8 + 8 bytes, big-endian), so a million cases cross as
     a few thousand rows and numpy decodes them without a Python object per case.
     """
-    packed = (
-        func.uuid_send(pts.c.id)
-        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
-        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
-    )
-    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
-    statement = (
-        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
-        .where(func.ST_X(pts.c.pt).is_not(None))
-        .group_by(*keys)
-    )
+    statement = grouped_points(pts)
     groups: list[tuple[Any, str, str]] = []
     parts = [np.zeros(0, dtype=PACKED_CASE)]
     result = await session.stream(statement.execution_options(yield_per=STREAM_GROUPS))
@@ -174,6 +215,21 @@ async def _case_points(session: AsyncSession, pts: Any) -> _CasePoints:
     order = np.lexsort((cases["id"][:, 1], cases["id"][:, 0]))  # PostgreSQL orders uuids bytewise
     lon, lat = (cases[axis][order].astype(np.float64) for axis in ("lon", "lat"))
     return _CasePoints(lon, lat, group[order], groups)
+
+
+def grouped_points(pts: Any) -> Any:
+    """The counted cases grouped by (organization, country, issue types), packed as binary."""
+    packed = (
+        func.uuid_send(pts.c.id)
+        .op("||")(func.float8send(func.ST_X(pts.c.pt)))
+        .op("||")(func.float8send(func.ST_Y(pts.c.pt)))
+    )
+    keys = (pts.c.organization_id, pts.c.country.collate("C"), pts.c.issue_types.collate("C"))
+    return (
+        select(*keys, func.string_agg(packed, literal(b"", LargeBinary)))
+        .where(func.ST_X(pts.c.pt).is_not(None))
+        .group_by(*keys)
+    )
 
 
 def _polygons_statement() -> Any:
@@ -252,7 +308,8 @@ async def hexagon_hotspots(
     )  # ST_HexagonGrid's size is the edge; cell_km is flat to flat
     query = select(text("*")).select_from(text(f"({HEXAGON_GI_SQL}) AS gi"))
     statement = query.add_cte(pts).params(size=size, neighbour=cell_km * 1000 * 1.01)
-    rows = (await session.execute(statement)).all()
+    async with read_for_analysis(session, filters):
+        rows = (await session.execute(statement)).all()
     features = []
     for row in rows:
         z = None if row.z_score is None else float(row.z_score)

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Float, bindparam, func, select
+from sqlalchemy import Float, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from geo.privacy import (
@@ -81,3 +81,41 @@ def test_a_generalized_location_stays_in_its_cell_is_stable_and_depends_on_the_c
         loop.run_until_complete(conn.close())
         loop.run_until_complete(engine.dispose())
         loop.close()
+
+
+CELL_ORIGINS = """
+SELECT count(*) FILTER (WHERE ej_cell_origin(x, s) IS DISTINCT FROM (
+         SELECT CASE WHEN o > x THEN o - s ELSE o END
+         FROM (SELECT (floor(x::numeric / s::numeric) * s::numeric)::float8 AS o) AS q)),
+       count(*)
+FROM unnest(CAST(:xs AS float8[])) AS x, unnest(ARRAY[0.05, 0.2]::float8[]) AS s
+"""
+
+
+def test_cell_origins_are_computed_inline_as_before() -> None:
+    # migration 0095 wrote ej_cell_origin as one expression, so PostgreSQL inlines it; the
+    # numbers must stay those of 0021's query form (a shown location must never move)
+    xs = [k * 0.05 for k in range(-3600, 3601)] + [k * 0.0137 - 180 for k in range(26_277)]
+    xs += [0.15, -0.15, 179.95, -179.95, 1e-9, -1e-9, 0.0]
+
+    async def run() -> tuple[tuple[int, int], str]:
+        engine = create_async_engine(TEST_DATABASE_URL, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                differ = (await conn.execute(text(CELL_ORIGINS), {"xs": xs})).one()
+                plan = "\n".join(
+                    await conn.scalars(
+                        text(
+                            "EXPLAIN VERBOSE SELECT ej_cell_origin(x, 0.05) "
+                            "FROM unnest(CAST(:xs AS float8[])) x"
+                        ),
+                        {"xs": xs[:3]},
+                    )
+                )
+                return (differ[0], differ[1]), plan
+        finally:
+            await engine.dispose()
+
+    (differ, total), plan = asyncio.run(run())
+    assert total == 2 * len(xs) and differ == 0
+    assert "ej_cell_origin" not in plan
