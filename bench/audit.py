@@ -10,17 +10,20 @@ throughputs (requests per second, on / off) is the measure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from bench.common import Table
+from bench.common import BENCH_DATABASE_URL, Table
+from bench.floor import cpu_seconds
 from corps.settings import Settings
-from testing.live import live_server
+from testing.live import LiveServer, live_server
 
 CLIENTS = 16
 TARGET = 0.8
@@ -59,6 +62,45 @@ async def _round(url: str, token: str, ids: list[str], requests_per_client: int)
     return CLIENTS * requests_per_client / elapsed
 
 
+# The backends serving the API (both servers': only the one being measured is busy in a round).
+BACKENDS = (
+    "SELECT pid FROM pg_stat_activity "
+    "WHERE application_name = 'ejcorps' AND datname = current_database()"
+)
+
+
+async def _backend_cpu(raw: asyncpg.Connection) -> dict[int, float]:
+    out = {}
+    for row in await raw.fetch(BACKENDS):
+        with contextlib.suppress(OSError):  # ended meanwhile
+            out[row["pid"]] = cpu_seconds(row["pid"])
+    return out
+
+
+class Side:
+    """One server's rounds: rates, and the CPU its process and its backends used per read."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.rates: list[float] = []
+        self.cpu_s = self.pg_s = 0.0
+        self.reads = 0
+
+    async def round(self, raw: asyncpg.Connection, token: str, ids: list[str], n: int) -> None:
+        """One measured round against this side's server."""
+        cpu, pg = cpu_seconds(self.server.pid), await _backend_cpu(raw)
+        self.rates.append(await _round(self.server.url, token, ids, n))
+        after = await _backend_cpu(raw)
+        self.cpu_s += cpu_seconds(self.server.pid) - cpu
+        self.pg_s += sum(used - pg.get(pid, 0.0) for pid, used in after.items())
+        self.reads += CLIENTS * n
+
+    def per_read_ms(self) -> str:
+        """Server and PostgreSQL CPU per read."""
+        reads = max(self.reads, 1)
+        return f"{self.cpu_s * 1000 / reads:.2f} + {self.pg_s * 1000 / reads:.2f} ms"
+
+
 async def _case_ids(url: str, token: str) -> list[str]:
     async with httpx.AsyncClient(
         base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120
@@ -79,33 +121,36 @@ async def run(
 ) -> dict[str, float]:
     """Throughput of audited vs unaudited single-case reads; the ratio goes in the table."""
     load_before = os.getloadavg()
-    async with (
-        live_server(settings, **POOL) as audited,
-        live_server(settings, EJ_BENCH_UNAUDITED_READS="true", **POOL) as unaudited,
-    ):
-        ids = await _case_ids(audited.url, token)
-        for url in (audited.url, unaudited.url):  # warm both: pools, caches, statements
-            await _round(url, token, ids, 10)
-        on: list[float] = []
-        off: list[float] = []
-        for _ in range(rounds):  # A B B A
-            on.append(await _round(audited.url, token, ids, requests_per_client))
-            off.append(await _round(unaudited.url, token, ids, requests_per_client))
-            off.append(await _round(unaudited.url, token, ids, requests_per_client))
-            on.append(await _round(audited.url, token, ids, requests_per_client))
-    rate_on, rate_off = sum(on) / len(on), sum(off) / len(off)
+    raw = await asyncpg.connect(BENCH_DATABASE_URL.replace("+asyncpg", ""))
+    try:
+        async with (
+            live_server(settings, **POOL) as audited,
+            live_server(settings, EJ_BENCH_UNAUDITED_READS="true", **POOL) as unaudited,
+        ):
+            ids = await _case_ids(audited.url, token)
+            for url in (audited.url, unaudited.url):  # warm both: pools, caches, statements
+                await _round(url, token, ids, 10)
+            on, off = Side(audited), Side(unaudited)
+            for _ in range(rounds):  # A B B A
+                for side in (on, off, off, on):
+                    await side.round(raw, token, ids, requests_per_client)
+    finally:
+        await raw.close()
+    rate_on, rate_off = sum(on.rates) / len(on.rates), sum(off.rates) / len(off.rates)
     ratio = rate_on / rate_off
+    # Wall-clock rates swing with the machine's load; the CPU a read costs does much less.
+    cpu = f"CPU per read (server + PostgreSQL): on {on.per_read_ms()}, off {off.per_read_ms()}"
     table.add(
         f"audited single-case reads, {CLIENTS} concurrent, {cases:,} cases",
         f"{rate_on:.0f} req/s",
         f"audit off {rate_off:.0f} req/s",
         f"{ratio:.2f}x",
         f">= {TARGET}x",
-        f"{len(on) + len(off)} rounds ABBA, {CLIENTS * requests_per_client} reads each; "
-        f"{RETRIES['503']} 503s retried",
+        f"{2 * len(on.rates)} rounds ABBA, {CLIENTS * requests_per_client} reads each; "
+        f"{RETRIES['503']} 503s retried; {cpu}",
     )
     result = {"on": rate_on, "off": rate_off, "ratio": ratio}
-    _write_results(result, on, off, cases, load_before, os.getloadavg())
+    _write_results(result, on.rates, off.rates, cases, load_before, os.getloadavg(), cpu)
     return result
 
 
@@ -116,6 +161,7 @@ def _write_results(
     cases: int,
     load_before: tuple[float, float, float],
     load_after: tuple[float, float, float],
+    cpu: str,
 ) -> None:
     """Replace this bench's section of bench/RESULTS.md with the run's numbers."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -129,7 +175,7 @@ def _write_results(
         f"{result['off']:.0f} req/s | {result['ratio']:.2f}x | >= {TARGET}x ({verdict}) |\n\n"
         f"Rounds (req/s), in the order run (A B B A): on {', '.join(f'{x:.0f}' for x in on)}; "
         f"off {', '.join(f'{x:.0f}' for x in off)}. Reads answered 503 and retried (a shared "
-        f"cluster out of connection slots): {RETRIES['503']}.\n{END}"
+        f"cluster out of connection slots): {RETRIES['503']}. {cpu}.\n{END}"
     )
     text = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
     if BEGIN in text and END in text:

@@ -23,7 +23,14 @@ from cases.search import first_matches
 from cases.timeline import check_transition, status_event
 from cases.view import case_view
 from cases.visibility import can_edit, editable_case
-from corps.audit import append_audit, canonical_json
+from corps.audit import (
+    APPEND_COLUMN,
+    append_audit,
+    append_params,
+    appended,
+    canonical_json,
+    new_entry,
+)
 from corps.auth.actor import Actor, Role
 from corps.auth.policy import records_cases
 from corps.errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -77,20 +84,27 @@ def _check_writer(actor: Actor) -> None:
     records_cases.require(actor)
 
 
-def _read_statement() -> Select[Any]:
+def _read_statement(*, audited: bool) -> Select[Any]:
     view = case_view()
-    return case_rows(view).where(view.c.id == bindparam("case_id", type_=Uuid, required=True))
+    statement = case_rows(view).where(view.c.id == bindparam("case_id", type_=Uuid, required=True))
+    # An audited read appends its entry in the same statement, once for the row it returns.
+    return statement.add_columns(APPEND_COLUMN.label("audit_id")) if audited else statement
 
 
 async def read(session: AsyncSession, actor: Actor, case_id: uuid.UUID, *, audit: bool) -> CaseRead:
     """One case as the actor may see it; 404 when it is not theirs to see."""
-    statement = built_once("case-read", _read_statement)
-    row = (await session.execute(statement, {"case_id": case_id})).one_or_none()
+    statement = built_once(("case-read", audit), lambda: _read_statement(audited=audit))
+    params: dict[str, Any] = {"case_id": case_id}
+    if audit:
+        entry = new_entry(session, actor, "case.viewed", object_type="case", object_id=case_id)
+        params |= append_params(entry)
+    row = (await session.execute(statement, params)).one_or_none()
     if row is None:
         raise NotFound("No such case.")
+    values = dict(row._mapping)
     if audit:
-        await append_audit(session, actor, "case.viewed", object_type="case", object_id=case_id)
-    return CaseRead.model_validate(dict(row._mapping))
+        appended(session, entry, values.pop("audit_id"))
+    return CaseRead.model_validate(values)
 
 
 async def create(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, ForeignKey, Identity, String, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, String, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -55,10 +55,17 @@ class AuditSeal(Base):
     # xmin_floor (xid8) is read only by the sealer, in SQL.
 
 
-APPEND = text(
-    "SELECT ej_audit_append(:at, :actor_id, :organization_id, :action, :object_type, "
-    ":object_id, CAST(:details AS jsonb), :content_hash)"
+# The append as a column, for a statement that reads and leaves its trace in one round trip:
+# PostgreSQL calls it once per row the statement returns, so a read that finds nothing appends
+# nothing. Its values are bound as append_params gives them.
+APPEND_COLUMN = func.ej_audit_append(
+    *(bindparam(name) for name in ("at", "actor_id", "organization_id", "action")),
+    *(bindparam(name) for name in ("object_type", "object_id")),
+    cast(bindparam("details"), JSONB),
+    bindparam("content_hash"),
+    type_=BigInteger,
 )
+APPEND = select(APPEND_COLUMN)
 
 
 def canonical_json(payload: dict[str, Any]) -> bytes:
@@ -89,7 +96,7 @@ def payload(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-async def append_audit(
+def new_entry(
     session: AsyncSession,
     actor: ActorLike | None,
     action: str,
@@ -98,8 +105,7 @@ async def append_audit(
     object_id: object | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry, without a lock; the sealer chains it once its transaction commits."""
-    # Through a definer function: every viewer appends, but only admins read the log back.
+    """An entry as it will be appended, with its content hash (not yet in the database)."""
     viewer = viewer_of(session)
     if viewer is not None and viewer.is_system:
         details = {**(details or {}), "system_viewer": viewer.label()}
@@ -113,19 +119,45 @@ async def append_audit(
         details=orjson.loads(canonical_json(details or {})),
     )
     entry.content_hash = content_hash(payload(entry))
-    entry.id = await session.scalar(
-        APPEND,
-        {
-            "at": entry.at,
-            "actor_id": entry.actor_id,
-            "organization_id": entry.organization_id,
-            "action": entry.action,
-            "object_type": entry.object_type,
-            "object_id": entry.object_id,
-            "details": orjson.dumps(entry.details).decode(),
-            "content_hash": entry.content_hash,
-        },
-    )
+    return entry
+
+
+def append_params(entry: AuditEntry) -> dict[str, Any]:
+    """The bound values of APPEND (or of APPEND_COLUMN inside another statement) for an entry."""
+    return {
+        "at": entry.at,
+        "actor_id": entry.actor_id,
+        "organization_id": entry.organization_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "details": orjson.dumps(entry.details).decode(),
+        "content_hash": entry.content_hash,
+    }
+
+
+def appended(session: AsyncSession, entry: AuditEntry, entry_id: int) -> AuditEntry:
+    """Record that `entry` was appended as `entry_id` in the session's transaction."""
+    entry.id = entry_id
     # After the session commits, corps.db wakes this process's sealer (corps.audit_seal).
     session.info["audited"] = True
     return entry
+
+
+async def append_audit(
+    session: AsyncSession,
+    actor: ActorLike | None,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry, without a lock; the sealer chains it once its transaction commits."""
+    entry = new_entry(
+        session, actor, action, object_type=object_type, object_id=object_id, details=details
+    )
+    # Through a definer function: every viewer appends, but only admins read the log back.
+    entry_id = await session.scalar(APPEND, append_params(entry))
+    assert entry_id is not None  # ej_audit_append returns the new row's id or raises
+    return appended(session, entry, entry_id)

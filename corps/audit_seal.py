@@ -39,6 +39,13 @@ log = logging.getLogger("corps.audit")
 
 SEAL_LOCK_KEY = 7_301_001  # held by a sealer for one batch; appends never take it
 BATCH = 500
+# A batch costs seven round trips and a committed write whether it chains one entry or five
+# hundred. Under a steady stream of audited commits a sealer that started a batch at every wake
+# chained one or two entries per batch and spent more on sealing than the reads on themselves;
+# so after a batch it lets the commits of this interval gather before the next (measured at 16
+# concurrent reads: 0.1 s still cost 0.6 ms more CPU per read than 0.5 s). A lone commit is
+# sealed at once; an entry is durable from its own commit, and only its chaining waits.
+SEAL_INTERVAL_S = 0.5
 
 TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 LOCK = text("SELECT true FROM pg_advisory_xact_lock(:k)")
@@ -168,10 +175,12 @@ class AuditSealer:
                 await asyncio.wait_for(seal_pending(self._factory, wait=False), 5)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             self._dirty = False
+            started = loop.time()
             try:
                 if await seal_pending(self._factory, wait=False) == 0:
                     # Another process's sealer may have read before our commit: look once
@@ -182,6 +191,7 @@ class AuditSealer:
                 # The entries are committed; only their sealing waits (cron, next wake).
                 log.warning("audit sealing failed; it is retried", exc_info=True)
                 await asyncio.sleep(1)
+            await asyncio.sleep(max(0.0, started + SEAL_INTERVAL_S - loop.time()))
 
 
 async def seal_audit(ctx: dict[str, Any]) -> dict[str, Any]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, MetaData, event, func, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from corps.jobs import flush_pending_jobs
 from corps.settings import Settings, get_settings
@@ -52,15 +55,46 @@ def created_at_column() -> Mapped[datetime]:
     return mapped_column(server_default=func.now())
 
 
+# A pooled connection idle for longer than this is pinged before use; a busy one is not. Every
+# request pays nothing for a check that only finds something after a quiet spell (a restart,
+# a dropped idle link); a connection that dies while in use fails its request's first
+# statement, which the sign-in retries once (corps.auth.actor), or answers 503.
+IDLE_PING_S = 10.0
+_LAST_USED = "ej_last_used"
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # At most twice db_pool_size connections, opened as concurrency asks for them and then
+        # kept. (Overflow past pool_size was closed on return whenever the pool's queue was
+        # momentarily full, so a steady load above pool_size opened and closed a connection, a
+        # backend fork plus the driver's set-up queries, every few requests.)
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         connect_args={"server_settings": {"application_name": "ejcorps", "timezone": "UTC"}},
     )
+    event.listen(engine.sync_engine, "connect", _mark_used)
+    event.listen(engine.sync_engine, "checkin", _mark_used)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _mark_used(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_LAST_USED] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Ping a connection that sat idle in the pool; a dead one makes the pool reconnect."""
+    last = record.info.get(_LAST_USED)
+    if last is not None and time.monotonic() - last < IDLE_PING_S:
+        return
+    try:
+        dbapi_connection.ping()  # the driver's own check (SQLAlchemy's pre-ping calls it too)
+    except Exception as exc:
+        # Every connection made before now may be as dead (a restart): the pool replaces them.
+        raise sa_exc.InvalidatePoolError(str(exc)) from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -3,7 +3,7 @@
 Rows come only from the one view of a case (cases/view.py), exactly as on the case list;
 `bbox` is matched against the geometry the viewer is shown (never the true one) and place
 names are never published.
-Item pages are GeoJSON built by PostGIS in one statement and sent as PostgreSQL's text.
+Item pages are GeoJSON built by PostGIS in one statement and sent as the bytes PostgreSQL made.
 """
 
 from __future__ import annotations
@@ -15,17 +15,31 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import JSON, Select, Text, bindparam, case, cast, func, literal_column
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    LargeBinary,
+    Select,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+)
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from cases.filters import CaseFilters
 from cases.projection import GEOJSON_DECIMALS
 from cases.view import case_view
 from corps.auth.actor import CurrentActor
 from corps.db import SessionDep
 from corps.errors import PROBLEM_JSON, NotFound
+from corps.statements import built_once
 from maps.features_query import (
     ItemsQuery,
     OgcRoute,
@@ -45,6 +59,7 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
 ]
 WORLD = [-180.0, -90.0, 180.0, 90.0]
+_MOMENT = DateTime(timezone=True)
 
 
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
@@ -75,50 +90,79 @@ def _feature(c: Any, links: ColumnElement[Any] | None = None) -> ColumnElement[A
     return func.json_build_object(*parts)
 
 
-def _clauses(query: ItemsQuery, view: Any) -> list[ColumnElement[bool]]:
+def _clauses(filters: CaseFilters, view: Any, *, since: bool, until: bool) -> list[Any]:
     """WHERE clauses of an items request, beyond visibility, bbox and q (the view's own)."""
-    out = query.filters.clauses(view)
-    if query.updated_from:
-        out.append(view.c.updated_at >= query.updated_from)
-    if query.updated_to:
-        out.append(view.c.updated_at <= query.updated_to)
+    out: list[Any] = filters.clauses(view, bound=False)
+    if since:
+        out.append(view.c.updated_at >= bindparam("updated_from", type_=_MOMENT, required=True))
+    if until:
+        out.append(view.c.updated_at <= bindparam("updated_to", type_=_MOMENT, required=True))
     return out
 
 
-def items_statement(
-    query: ItemsQuery, links: list[dict[str, str]], next_link: dict[str, str]
-) -> Select[str]:
-    """One SELECT whose single text value is the whole FeatureCollection of a page."""
-    filters = dataclasses.replace(query.filters, bbox=query.bbox)
-    view = filters.view()
+def _items_statement(filters: CaseFilters, *, since: bool, until: bool) -> Select[bytes]:
+    """The FeatureCollection SELECT for every items request of one filter shape."""
+    view = filters.view(bound=False)
     c = view.c
+    size = bindparam("page_size", type_=Integer, required=True)
     page = (
         sql_select(_feature(c).label("feature"), c.created_at, c.id)
         .select_from(view)
-        .where(*_clauses(query, view))
+        .where(*_clauses(filters, view, since=since, until=until))
         .order_by(c.created_at, c.id)  # new cases land at the end: offsets stay stable
-        .limit(query.limit + 1)  # one more than asked tells whether a next page exists
-        .offset(query.offset)
+        # One more than asked tells whether a next page exists.
+        .limit(bindparam("page_rows", type_=Integer, required=True))
+        .offset(bindparam("page_offset", type_=Integer, required=True))
         .subquery("page")
     )
     rank = func.row_number().over(order_by=(page.c.created_at, page.c.id)).label("rank")
     numbered = sql_select(page.c.feature, rank).subquery("numbered")
-    more = func.count() > query.limit
-    all_links = bindparam("links", links, type_=JSONB).op("||", return_type=JSONB)(
+    more = func.count() > size
+    all_links = bindparam("links", type_=JSONB, required=True).op("||", return_type=JSONB)(
         case(
-            (more, bindparam("next_link", [next_link], type_=JSONB)),
+            (more, bindparam("next_link", type_=JSONB, required=True)),
             else_=literal_column("'[]'::jsonb", JSONB),
         )
     )
     features = func.json_agg(aggregate_order_by(numbered.c.feature, numbered.c.rank)).filter(
-        numbered.c.rank <= query.limit
+        numbered.c.rank <= size
     )
     collection = func.json_build_object(
-        *("type", "FeatureCollection", "timeStamp", _now_rfc3339()),
-        *("numberReturned", func.least(func.count(), query.limit), "links", all_links),
+        *("type", "FeatureCollection"),
+        *("timeStamp", bindparam("time_stamp", type_=Text, required=True)),
+        *("numberReturned", func.least(func.count(), size), "links", all_links),
         *("features", func.coalesce(features, func.json_build_array())),
     )
-    return sql_select(cast(collection, Text)).select_from(numbered)
+    # As UTF-8 bytes, which the driver hands over as they came and the response sends as they
+    # are: half a megabyte is neither decoded into a str nor encoded back.
+    body = func.convert_to(cast(collection, Text), "UTF8", type_=LargeBinary)
+    return sql_select(body).select_from(numbered)
+
+
+def items_statement(
+    query: ItemsQuery, links: list[dict[str, str]], next_link: dict[str, str]
+) -> tuple[Select[bytes], dict[str, Any]]:
+    """One SELECT whose single value is the whole FeatureCollection of a page (UTF-8), and the
+    values to run it with: built once per filter shape, the page's values all bound."""
+    filters = dataclasses.replace(query.filters, bbox=query.bbox)
+    since, until = query.updated_from is not None, query.updated_to is not None
+    statement = built_once(
+        ("ogc-items", filters.shape(), since, until),
+        lambda: _items_statement(filters, since=since, until=until),
+    )
+    params = filters.params() | {
+        "page_size": query.limit,
+        "page_rows": query.limit + 1,
+        "page_offset": query.offset,
+        "links": links,
+        "next_link": [next_link],
+        "time_stamp": _now_rfc3339(),
+    }
+    if since:
+        params["updated_from"] = query.updated_from
+    if until:
+        params["updated_to"] = query.updated_to
+    return statement, params
 
 
 def feature_statement(case_id: uuid.UUID, links: list[dict[str, str]]) -> Select[str]:
@@ -252,7 +296,7 @@ async def case_items(
         links.append(_link(str(prev_url), "prev", GEOJSON, "Previous page"))
     next_url = url.include_query_params(offset=query.offset + size, limit=size)
     next_link = _link(str(next_url), "next", GEOJSON, "Next page")
-    body = await session.scalar(items_statement(query, links, next_link))
+    body = await session.scalar(*items_statement(query, links, next_link))
     return Response(content=body, media_type=GEOJSON)
 
 

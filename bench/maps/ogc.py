@@ -32,7 +32,7 @@ async def ogc_items(bench: Bench, client: httpx.AsyncClient, table: Table, repea
     """OGC items at 1,000 features vs the identical FeatureCollection SQL via asyncpg."""
     links, next_link = items_links(str(client.base_url).rstrip("/"))
     query = ItemsQuery(OGC_LIMIT, 0, None, None, None, CaseFilters())
-    raw = await captured(bench.engine, items_statement(query, links, next_link), {})
+    raw = await captured(bench.engine, *items_statement(query, links, next_link))
     url = f"/ogc/collections/cases/items?limit={OGC_LIMIT}"
     api_body = orjson.loads(await fetch_ok(client, url))
     raw_body = orjson.loads(await bench.raw.fetchval(raw.sql, *raw.args))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from corps.auth.session import session_token
@@ -53,9 +54,7 @@ async def current_actor(
     if not token:
         raise Unauthorized("Send a bearer token.", headers={"WWW-Authenticate": "Bearer"})
     claims = read_claims(request.app.state.settings, token)
-    # One round trip: the active user, named the transaction's viewer by the database. Its row,
-    # not the members' model: auth sits below the members package that imports it.
-    user = (await session.execute(SIGN_IN_AS, {"user_id": claims.user_id})).first()
+    user = await _sign_in(session, claims.user_id)
     if user is None:
         raise Unauthorized(
             "The access token's user is unknown or deactivated.",
@@ -71,6 +70,24 @@ async def current_actor(
     )
     adopt_viewer(session, Viewer.of(actor))  # and every later transaction of the request
     return actor
+
+
+async def _sign_in(session: AsyncSession, user_id: uuid.UUID) -> Any:
+    """The active user's row, named the transaction's viewer by the database in one round trip.
+
+    It is the request's first statement: a pooled connection found dead here (PostgreSQL
+    restarted since it was last used) has cost nothing yet, so it is tried once more on a
+    fresh one; a second failure is the outage it looks like (503). Its row, not the members'
+    model: auth sits below the members package that imports it.
+    """
+    first = not session.in_transaction()
+    try:
+        return (await session.execute(SIGN_IN_AS, {"user_id": user_id})).first()
+    except DBAPIError as exc:
+        if not (first and exc.connection_invalidated):
+            raise
+    await session.rollback()
+    return (await session.execute(SIGN_IN_AS, {"user_id": user_id})).first()
 
 
 async def view_as(session: AsyncSession | AsyncConnection, actor: Actor) -> None:

@@ -290,8 +290,12 @@ async def test_reading_a_case_is_audited(
 ) -> None:
     paralegal = await make_person(db, settings, "paralegal")
     coordinator = await make_person(db, settings, "coordinator")
+    outsider = await make_person(db, settings, "paralegal")  # another organization
     case = await make_case(client, paralegal)
     await client.get(f"/api/v1/cases/{case['id']}", headers=coordinator.headers)
+    # The entry is appended by the read's own statement, for a row it returns: none for a 404.
+    refused = await client.get(f"/api/v1/cases/{case['id']}", headers=outsider.headers)
+    assert refused.status_code == 404
     viewers = (
         await db.scalars(
             select(AuditEntry.actor_id).where(

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.filters import CaseFilters
 from corps.app import create_app
 from corps.settings import Settings
 from maps import features
@@ -366,3 +367,18 @@ async def test_no_token_is_401(client: httpx.AsyncClient, path: str) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
     bad = await client.get(path, params={"bbox": "x"}, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_an_items_page_statement_is_built_once_per_filter_shape() -> None:
+    def page(limit: int, offset: int, **filters: Any) -> Any:
+        query = features.ItemsQuery(limit, offset, None, None, None, CaseFilters(**filters))
+        link = {"href": f"/p{limit}-{offset}", "rel": "next", "type": "x", "title": "x"}
+        return features.items_statement(query, [link], link)
+
+    first, params = page(10, 0)
+    again, other = page(1000, 30)
+    # Every value of the page is a parameter: the same statement object, SQLAlchemy's compiled
+    # form and asyncpg's prepared statement serve both requests.
+    assert first is again
+    assert (params["page_size"], other["page_size"], other["page_offset"]) == (10, 1000, 30)
+    assert page(10, 0, country="KE")[0] is not first  # another shape, another statement
