@@ -44,14 +44,23 @@ branch_labels = None
 depends_on = None
 
 # Inlinable: one SELECT of one expression, no FROM (ej_cell_origin is 0095's, inlinable too).
+# The stored column computes it, and pg_restore computes stored columns with an empty
+# search_path: every name in it is qualified with its schema ({gis}: PostGIS's, {own}: ours),
+# which, unlike `SET search_path`, keeps it inlinable.
 CELL = """
 CREATE OR REPLACE FUNCTION ej_cell(point geometry, size double precision)
 RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
-  SELECT ST_ForcePolygonCCW(ST_MakeEnvelope(
-    ej_cell_origin(ST_X(point), size), ej_cell_origin(ST_Y(point), size),
-    ej_cell_origin(ST_X(point), size) + size, ej_cell_origin(ST_Y(point), size) + size, 4326))
+  SELECT {gis}.ST_ForcePolygonCCW({gis}.ST_MakeEnvelope(
+    {own}.ej_cell_origin({gis}.ST_X(point), size), {own}.ej_cell_origin({gis}.ST_Y(point), size),
+    {own}.ej_cell_origin({gis}.ST_X(point), size) + size,
+    {own}.ej_cell_origin({gis}.ST_Y(point), size) + size, 4326))
 $$
 """
+SCHEMAS = (
+    "SELECT quote_ident(n.nspname) AS gis, quote_ident(current_schema()) AS own"
+    " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+    " WHERE e.extname = 'postgis'"
+)
 OLD_CELL = """
 CREATE OR REPLACE FUNCTION ej_cell(point geometry, size double precision)
 RETURNS geometry LANGUAGE sql IMMUTABLE AS $$
@@ -172,7 +181,8 @@ def _migration(name: str) -> ModuleType:
 
 
 def upgrade() -> None:
-    op.execute(CELL)
+    schemas = op.get_bind().exec_driver_sql(SCHEMAS).one()
+    op.execute(CELL.format(gis=schemas.gis, own=schemas.own))
     op.execute(
         f"ALTER TABLE cases ADD COLUMN cell_3857 geometry GENERATED ALWAYS AS ({CELL_3857}) STORED"
     )

@@ -19,15 +19,17 @@ async def test_a_stream_of_commits_is_sealed_in_few_batches(
 ) -> None:
     batches: list[float] = []
     loop = asyncio.get_running_loop()
+    ours = object()  # an app's sealer left running by an earlier test must not count
 
-    async def seal(_factory: Any, **_kw: Any) -> int:
-        batches.append(loop.time())
+    async def seal(factory: Any, **_kw: Any) -> int:
+        if factory is ours:
+            batches.append(loop.time())
         await asyncio.sleep(0.005)  # a batch's round trips
         return 1
 
     monkeypatch.setattr(corps.audit_seal, "seal_pending", seal)
     monkeypatch.setattr(corps.audit_seal, "SEAL_INTERVAL_S", SEAL_INTERVAL_S)
-    sealer = AuditSealer(factory=None)  # type: ignore[arg-type]
+    sealer = AuditSealer(factory=ours)  # type: ignore[arg-type]
     sealer.start()
     try:
         sealer.wake()
