@@ -167,8 +167,16 @@ async def _shared_features(session: AsyncSession) -> list[dict[str, Any]]:
     return out
 
 
+RECOMPUTING = text("SELECT pg_advisory_xact_lock(hashtextextended('suggestions.compute', 0))")
+
+
 async def compute(session: AsyncSession, *, distance_km: float = PROXIMITY_KM) -> int:
-    """Recompute every suggestion and replace the stored ones in this transaction."""
+    """Recompute every suggestion and replace the stored ones in this transaction.
+
+    Recomputes take turns (a transaction lock): two at once would each delete only the rows
+    they saw and both insert, storing every suggestion twice.
+    """
+    await session.execute(RECOMPUTING)
     async with system_viewer(session):
         found = [
             *await _shared_respondents(session),

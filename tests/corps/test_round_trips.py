@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -22,6 +23,9 @@ from testing.factories import make_case, make_person
 pytestmark = pytest.mark.committed
 
 SEALER = ("audit_chain", "advisory", "pg_snapshot", "ej_audit_pending")
+# Set around the request a test counts: background work started earlier (a case write's
+# queued recompute, the sealer) runs in contexts copied before, so it is not counted.
+COUNTING: ContextVar[bool] = ContextVar("counting", default=False)
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def grab(_c: object, _cur: object, sql: str, *_rest: Any) -> None:
-        if not any(word in sql for word in SEALER):
+        if COUNTING.get() and not any(word in sql for word in SEALER):
             seen.append(sql)
 
     target = app.state.engine.sync_engine
@@ -46,7 +50,8 @@ def pings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     real = AsyncAdapt_asyncpg_connection.ping
 
     def counted(self: AsyncAdapt_asyncpg_connection) -> None:
-        done.append(1)
+        if COUNTING.get():
+            done.append(1)
         real(self)
 
     monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
@@ -65,6 +70,7 @@ async def test_an_audited_read_is_the_sign_in_and_one_statement_without_a_ping(
     case = await make_case(client, paralegal)
     statements.clear()
     pings.clear()
+    COUNTING.set(True)
     read = await client.get(f"/api/v1/cases/{case['id']}", headers=paralegal.headers)
     assert read.status_code == 200, read.text
     assert len(statements) == 2, statements
@@ -95,6 +101,7 @@ async def test_a_list_page_is_the_sign_in_and_one_statement(
     await make_case(client, paralegal)
     statements.clear()
     pings.clear()
+    COUNTING.set(True)
     page = await client.get("/api/v1/cases", params={"limit": 1}, headers=paralegal.headers)
     assert page.status_code == 200, page.text
     assert [("ej_sign_in_as" in s, "ej_cases" in s) for s in statements] == [
@@ -132,6 +139,7 @@ async def test_a_pooled_connection_that_died_is_replaced_within_the_request(
     assert await _kill_app_connections(engine, settings) > 0  # as a restart of PostgreSQL would
     pings.clear()
     # No ping finds it (it was used a moment ago): the sign-in fails, and is tried once more.
+    COUNTING.set(True)
     read = await client.get(f"/api/v1/cases/{case['id']}", headers=paralegal.headers)
     assert read.status_code == 200, read.text
     assert pings == []
@@ -150,6 +158,7 @@ async def test_a_connection_idle_past_the_limit_is_pinged_and_replaced_when_dead
     await _kill_app_connections(engine, settings)
     monkeypatch.setattr(corps.db, "IDLE_PING_S", 0.0)  # every connection counts as idle
     pings.clear()
+    COUNTING.set(True)
     read = await client.get(f"/api/v1/cases/{case['id']}", headers=paralegal.headers)
     assert read.status_code == 200, read.text
     assert pings, "an idle connection is checked before use"
