@@ -74,7 +74,8 @@ async def roles() -> AsyncIterator[None]:
     try:
         su = await _superuser()
     except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"no PostgreSQL superuser at {SUPERUSER_URL}: {exc}")
+        # `make services` needs the same superuser to create the project's roles.
+        pytest.fail(f"no PostgreSQL superuser at {SUPERUSER_URL} (EJ_TEST_SUPERUSER_URL): {exc}")
     try:
         for role, password, extra in ((OWNER, OWNER_PASSWORD, "CREATEDB"), (APP, APP_PASSWORD, "")):
             exists = await su.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)

@@ -109,12 +109,11 @@ def test_corps_sweep_storage_prints_its_report(settings: Settings, tmp_path: Pat
 
 
 async def test_object_storage_lists_what_the_sweep_needs() -> None:
-    import pytest
+    from obstore.store import MemoryStore
 
-    obstore_store = pytest.importorskip("obstore.store")
     from corps.storage.s3 import S3Storage
 
-    store = S3Storage(obstore_store.MemoryStore())
+    store = S3Storage(MemoryStore())
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b"an object"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,7 +40,6 @@ def run_shell(line: str, *, api: str, token: str, cwd: Path) -> subprocess.Compl
     )
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin (bootstrap.sh)")
 async def test_the_documented_ogrinfo_and_ogr2ogr_lines_work(
     db: AsyncSession, settings: Settings, tmp_path: Path
 ) -> None:

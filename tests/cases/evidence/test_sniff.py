@@ -10,6 +10,7 @@ import wave
 import zipfile
 from collections.abc import Callable
 
+import PIL.Image
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,9 +21,8 @@ HEAD = 8192
 
 
 def image(fmt: str) -> bytes:
-    pil = pytest.importorskip("PIL.Image")
     buf = io.BytesIO()
-    pil.new("RGB", (16, 16), (30, 120, 40)).save(buf, format=fmt)
+    PIL.Image.new("RGB", (16, 16), (30, 120, 40)).save(buf, format=fmt)
     return buf.getvalue()
 
 

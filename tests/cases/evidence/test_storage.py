@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from obstore.store import MemoryStore
 
 from corps.storage import (
     HEAD_BYTES,
@@ -260,8 +261,7 @@ def test_unusable_storage_urls_are_refused(url: str) -> None:
 
 @pytest.fixture
 def memory_store() -> S3Storage:
-    obstore_store = pytest.importorskip("obstore.store")
-    return S3Storage(obstore_store.MemoryStore())
+    return S3Storage(MemoryStore())
 
 
 async def test_object_storage_round_trip_and_dedupe(memory_store: S3Storage) -> None:
