@@ -125,6 +125,13 @@ def overview_page(content: DossierContent, svg: str) -> str:
     )
 
 
+def _pending(count: int) -> str:
+    """The entries not yet sealed when the dossier was made, in words; nothing when none."""
+    if not count:
+        return ""
+    return f" ({count} newer {'entry was' if count == 1 else 'entries were'} waiting to be sealed)"
+
+
 def verify_annex(dossier_id: str, signer: dict[str, Any], anchors: dict[str, Any]) -> str:
     """Annex: how anyone checks the bundle, in plain words and exact commands."""
     head = anchors.get("audit_head") or {}
@@ -172,8 +179,8 @@ def verify_annex(dossier_id: str, signer: dict[str, Any], anchors: dict[str, Any
         "(received, viewed, verified, exported) is sealed with the hash of the one before, so "
         "a removed or edited event shows. When this dossier was made the corps' sealed audit "
         f"chain ended at entry {t(head.get('id'))} with hash "
-        f"<span class='hash'>{t(head.get('hash'))}</span> ({t(head.get('pending', 0))} "
-        "newer entries were waiting to be sealed); the manifest records it and the "
+        f"<span class='hash'>{t(head.get('hash'))}</span>{_pending(head.get('pending', 0))}; "
+        "the manifest records it and the "
         "last hash of each included item's chain, so a later truncation of either is "
         "detected (<code>corps verify-audit</code>).</p></section>"
     )
