@@ -15,12 +15,11 @@ import os
 import random
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import httpx
 
-from bench.common import BENCH_DATABASE_URL, Table
+from bench.common import BENCH_DATABASE_URL, Table, write_block
 from bench.floor import cpu_seconds
 from corps.settings import Settings
 from testing.live import LiveServer, live_server
@@ -32,8 +31,6 @@ TARGET = 0.8
 POOL = {"EJ_DB_POOL_SIZE": "4"}
 # A 503 (a shared cluster out of connection slots) is retried and counted, on both sides.
 RETRIES = {"503": 0}
-RESULTS_MD = Path(__file__).parent / "RESULTS.md"
-BEGIN, END = "<!-- bench:audit:begin -->", "<!-- bench:audit:end -->"
 
 
 async def _round(url: str, token: str, ids: list[str], requests_per_client: int) -> float:
@@ -167,7 +164,7 @@ def _write_results(
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     verdict = "met" if result["ratio"] >= TARGET else "missed"
     body = (
-        f"{BEGIN}\nRun {stamp} on {os.cpu_count()} CPUs; {cases:,} cases in the bench "
+        f"Run {stamp} on {os.cpu_count()} CPUs; {cases:,} cases in the bench "
         f"database; load average {', '.join(f'{x:.2f}' for x in load_before)} at the start, "
         f"{', '.join(f'{x:.2f}' for x in load_after)} at the end.\n\n"
         "| measure | audit on | audit off | ratio | target |\n|---|---|---|---|---|\n"
@@ -175,15 +172,9 @@ def _write_results(
         f"{result['off']:.0f} req/s | {result['ratio']:.2f}x | >= {TARGET}x ({verdict}) |\n\n"
         f"Rounds (req/s), in the order run (A B B A): on {', '.join(f'{x:.0f}' for x in on)}; "
         f"off {', '.join(f'{x:.0f}' for x in off)}. Reads answered 503 and retried (a shared "
-        f"cluster out of connection slots): {RETRIES['503']}. {cpu}.\n{END}"
+        f"cluster out of connection slots): {RETRIES['503']}. {cpu}.\n"
     )
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + body + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + SECTION_INTRO + body + "\n"
-    RESULTS_MD.write_text(text)
+    write_block(f"audit:{cases}", body, heading=SECTION_INTRO.rstrip())
 
 
 SECTION_INTRO = """# Audited reads (issue 15)

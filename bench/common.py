@@ -16,6 +16,7 @@ BENCH_DATABASE_URL = os.environ.get(
 )
 BENCH_REDIS_URL = os.environ.get("EJ_BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 RESULTS = Path(__file__).parent / "results"
+RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 
 
 def bench_settings(storage: Path) -> Settings:
@@ -71,3 +72,16 @@ class Table:
 def median_ms(samples: list[float]) -> float:
     """The median of samples in milliseconds."""
     return statistics.median(samples) * 1000
+
+
+def write_block(part: str, body: str, *, heading: str = "") -> None:
+    """Replace one generated block of bench/RESULTS.md, keeping the written analysis around it.
+
+    A block seen for the first time is appended, under `heading` when one is given.
+    """
+    begin, end = f"<!-- bench:{part}:begin -->", f"<!-- bench:{part}:end -->"
+    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
+    if begin not in old:
+        old = old.rstrip() + "\n\n" + (f"{heading}\n\n" if heading else "") + begin + end + "\n"
+    head, _, rest = old.partition(begin)
+    RESULTS_MD.write_text(f"{head}{begin}\n{body}{end}{rest.partition(end)[2]}")

@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from bench.common import BENCH_DATABASE_URL, Table
+from bench.common import BENCH_DATABASE_URL, Table, write_block
 from bench.maps.common import RawQuery, Spread, interleaved, users, verdict
 from cases import service
 from cases.filters import CaseFilters
@@ -35,7 +35,6 @@ from corps.settings import Settings
 from corps.viewer import Viewer
 from testing.live import live_server
 
-RESULTS_MD = Path(__file__).parent / "RESULTS.md"
 FLOOR_TARGET_MS = 2.0
 SEARCH_TARGET_MS = 50.0
 # A word in one case of eight, two words together in about one case of 200 (0.5 %: too many
@@ -227,10 +226,4 @@ def _load(load: tuple[float, float, float]) -> str:
 
 def write_results(cases: int, header: str, table: Table) -> None:
     """Replace this case count's generated floor section of bench/RESULTS.md."""
-    begin, end = f"<!-- bench:floor:{cases}:begin -->", f"<!-- bench:floor:{cases}:end -->"
-    generated = f"{begin}\n{header}\n\n{table.markdown()}{end}"
-    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
-    if begin not in old:
-        old += f"\n{begin}{end}\n"
-    head, _, rest = old.partition(begin)
-    RESULTS_MD.write_text(head + generated + rest.partition(end)[2])
+    write_block(f"floor:{cases}", f"{header}\n\n{table.markdown()}")

@@ -28,15 +28,13 @@ from typing import Any
 
 from playwright.async_api import BrowserContext, async_playwright
 
-from bench.common import Table, bench_settings
+from bench.common import Table, bench_settings, write_block
 from corps.auth.session import SESSION_COOKIE
 from corps.auth.tokens import issue_token
 from corps.settings import Settings
 from testing.live import live_server
 
 CHROMIUM = "/usr/bin/chromium"
-RESULTS_MD = Path(__file__).parent / "RESULTS.md"
-BEGIN, END = "<!-- bench:web:begin -->", "<!-- bench:web:end -->"
 SLOW = {  # Chromium's units: bytes per second and milliseconds
     "offline": False,
     "latency": 400,
@@ -107,13 +105,8 @@ async def usable_times(browser: Any, url: str, token: str) -> tuple[list[float],
 
 
 def _write_results(rows: str, stamp: str) -> None:
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
-    block = f"{BEGIN}\nRun {stamp} on {os.cpu_count()} CPUs.\n\n{rows}{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip() + "\n\n# Web app (issue 12)\n\n" + block + "\n"
-    RESULTS_MD.write_text(text)
+    body = f"Run {stamp} on {os.cpu_count()} CPUs.\n\n{rows}"
+    write_block("web", body, heading="# Web app (issue 12)")
 
 
 async def run(settings: Settings, paralegal_id: str, table: Table) -> None:

@@ -8,13 +8,12 @@ markers, keeping the written analysis around them.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.common import BENCH_DATABASE_URL, Table
+from bench.common import BENCH_DATABASE_URL, Table, write_block
 from bench.maps.common import Bench, machine, users
 from bench.maps.hotspots import hotspot_growth, seed_steps
 from bench.maps.ogc import ogc_items
@@ -32,18 +31,10 @@ from testing.live import live_server
 
 __all__ = ["run", "seed_steps", "write_results"]
 
-RESULTS_MD = Path(__file__).parent.parent / "RESULTS.md"
-
 
 def write_results(header: str, table: Table, part: str = "maps") -> None:
     """Replace one generated part of bench/RESULTS.md, keeping the written analysis."""
-    begin, end = f"<!-- bench:{part}:begin -->", f"<!-- bench:{part}:end -->"
-    generated = f"{begin}\n{header}\n\n{table.markdown()}{end}"
-    old = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Map benchmarks\n"
-    if begin not in old:
-        old += f"\n{begin}{end}\n"
-    head, _, rest = old.partition(begin)
-    RESULTS_MD.write_text(head + generated + rest.partition(end)[2])
+    write_block(part, f"{header}\n\n{table.markdown()}")
 
 
 async def run(
