@@ -5,9 +5,7 @@ Exports and dossiers both select here; the writers in `geo.formats` turn the row
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, select
@@ -15,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cases.filters import CaseFilters
-from corps.auth.actor import Actor
-from corps.db import set_viewer
+from corps.viewer import Viewer, name_viewer
 from geo.formats import DECIMALS
 from geo.privacy import Level
 
@@ -64,26 +61,10 @@ def export_rows(filters: CaseFilters, level: Level) -> Select[Any]:
     return export_select(view, level).where(*filters.clauses(view))
 
 
-@dataclass(frozen=True)
-class Viewer:
-    """Who an export streams for: its own connection sets the same viewer as the request."""
-
-    user_id: uuid.UUID | None
-    organization_id: uuid.UUID | None
-    role: str
-
-    @classmethod
-    def of(cls, actor: Actor) -> Viewer:
-        """The viewer of an actor."""
-        return cls(actor.user_id, actor.organization_id, actor.role.value)
-
-
 async def batches(engine: AsyncEngine, stmt: Any, viewer: Viewer) -> AsyncIterator[list[Any]]:
     """The statement's rows in batches, on a connection of its own that reads as `viewer`."""
     async with engine.connect() as conn:
-        await set_viewer(
-            conn, user_id=viewer.user_id, organization_id=viewer.organization_id, role=viewer.role
-        )
+        await name_viewer(conn, viewer)
         result = await conn.stream(stmt)
         async for rows in result.partitions(BATCH):
             yield list(rows)

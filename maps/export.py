@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from cases.export_rows import Viewer, batches, export_rows
+from cases.export_rows import batches, export_rows
 from cases.filters import CaseFilters, case_filters
 from corps.audit import append_audit
 from corps.auth.actor import Actor, CurrentActor, Role
 from corps.db import SessionDep
 from corps.errors import Forbidden
+from corps.viewer import Viewer
 from geo.privacy import Level
 from geo.writers import MEDIA_TYPES, STREAMS, ExportFormat
 

@@ -42,11 +42,12 @@ from cases.dossiers.settings import dossier_settings
 from cases.dossiers.signing import SIGNATURE, Signer, SigningKeyError, current_signer
 from cases.evidence.custody import as_plain
 from cases.evidence.models import CustodyEvent
-from cases.export_rows import Viewer, batches
+from cases.export_rows import batches
 from corps.audit_seal import seal_pending
 from corps.auth.actor import Actor
 from corps.settings import get_settings
 from corps.storage import Storage
+from corps.viewer import Viewer
 from geo.privacy import Level
 from geo.writers import STREAMS, ExportFormat
 
