@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from corps.audit import append_audit
 from corps.jobs import VIEWER_KWARG, enqueue_after_commit, with_viewer
 from corps.settings import Settings
-from corps.viewer import Viewer, acting_as, set_viewer
+from corps.viewer import Viewer, acting_as, name_viewer, set_viewer
 from testing.factories import Person, make_case, make_person, photo_with_gps, upload, viewer_of
-from tests.privacy.conftest import name_viewer
 
 # Committed rows: connections of their own, as the service role, must see them.
 pytestmark = pytest.mark.committed

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from corps.settings import Settings
+from corps.viewer import name_viewer
 from testing.factories import Person, make_case, make_person, viewer_of
-from tests.privacy.conftest import name_viewer
 
 # A second connection (the service's role) must read what the test made: committed.
 pytestmark = pytest.mark.committed

@@ -11,9 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from corps.settings import Settings
-from corps.viewer import Viewer
+from corps.viewer import Viewer, name_viewer
 from testing.factories import make_case, make_person, viewer_of
-from tests.privacy.conftest import name_viewer
 
 # A second connection (the service's role) must read what the test made: committed.
 pytestmark = pytest.mark.committed
